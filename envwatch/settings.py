@@ -1,0 +1,66 @@
+"""The one settings object, read from ``ENVWATCH_*`` environment variables.
+
+Built by :func:`load_settings` and passed down; nothing reads the environment at import time.
+An empty broker or database setting means "start the embedded one" (``envwatch run``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENVWATCH_", frozen=True, extra="ignore")
+
+    # Kafka
+    kafka_bootstrap: str = ""
+    kafka_security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SASL_PLAINTEXT, SASL_SSL, SSL
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_username: str = ""
+    kafka_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str = ""
+    topic_prefix: str = "envwatch"
+    topic_partitions: int = Field(default=4, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+    topic_retention_ms: int = 7 * 24 * 3600 * 1000
+
+    # Database
+    database_url: SecretStr = SecretStr("")
+
+    # Worker
+    app_id: str = "envwatch-worker"
+    worker_web_port: int = 6066
+    metrics_port: int = 9108
+    batch_max: int = Field(default=2000, ge=1)
+    batch_within_s: float = Field(default=0.2, gt=0)
+    rebalance_timeout_s: float = 3.0
+    session_timeout_s: float = 8.0
+    db_retry_max_s: float = 10.0
+
+    # Validation
+    max_future_s: float = 600.0
+    earliest_year: int = 2000
+    max_message_bytes: int = 1_000_000
+
+    # Embedded services and reference data
+    state_dir: Path = Path(".envwatch")
+    reference_dir: Path | None = None
+
+    @property
+    def kafka_configured(self) -> bool:
+        return bool(self.kafka_bootstrap)
+
+    @property
+    def database_configured(self) -> bool:
+        return bool(self.database_url.get_secret_value())
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}.{name}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; explicit overrides win (used by the embedded runner)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
