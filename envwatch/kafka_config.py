@@ -1,0 +1,49 @@
+"""Broker connection settings for each Kafka client the project uses, from one Settings."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from envwatch.settings import Settings
+
+
+def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    if "SSL" not in settings.kafka_security_protocol:
+        return None
+    return ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
+
+
+def kafka_python_config(settings: Settings) -> dict[str, Any]:
+    """For kafka-python (admin, push tool)."""
+    cfg: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap.split(","),
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol.startswith("SASL"):
+        cfg |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_username,
+            "sasl_plain_password": settings.kafka_password.get_secret_value(),
+        }
+    context = _ssl_context(settings)
+    if context is not None:
+        cfg["ssl_context"] = context
+    return cfg
+
+
+def faust_broker_credentials(settings: Settings) -> Any:
+    """For Faust (the worker): SASL over TLS or plaintext, or None."""
+    import faust
+
+    context = _ssl_context(settings)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=settings.kafka_username,
+            password=settings.kafka_password.get_secret_value(),
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None

@@ -1,0 +1,140 @@
+"""Raw message bytes to valid readings and rejects, with a reason a person can act on.
+
+The fast path decodes a whole message with one typed msgspec call. Only when that fails is
+the message taken apart element by element, so that one bad reading in a batch rejects that
+reading alone (with its own bytes) and the rest of the batch is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from schemas.models import MODELS, AirReading, EnergyReading, Reading, measured_fields
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A message or batch element refused, with the bytes as received."""
+
+    raw: bytes
+    reason: str
+    code: str
+
+
+@dataclass(slots=True)
+class Decoded:
+    readings: list[Reading] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a reading must satisfy besides its types and physical ranges."""
+
+    known_sites: Container[str]
+    max_future: timedelta = timedelta(minutes=10)
+    earliest: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    max_bytes: int = 1_000_000
+
+
+class FeedDecoder:
+    """Decodes one feed's messages; built once per feed and reused on every message."""
+
+    def __init__(self, feed: str, rules: Rules) -> None:
+        model = MODELS[feed]
+        self.feed = feed
+        self.rules = rules
+        self._message = msgspec.json.Decoder(model | list[model])  # type: ignore[valid-type]
+        self._single = msgspec.json.Decoder(model)
+        self._parts = msgspec.json.Decoder(msgspec.Raw | list[msgspec.Raw])
+        self._measured = tuple(attr for attr, _ in measured_fields(model))
+
+    def decode(self, raw: bytes, now: datetime) -> Decoded:
+        out = Decoded()
+        if len(raw) > self.rules.max_bytes:
+            out.rejects.append(Reject(raw, f"message of {len(raw)} bytes exceeds the limit of "
+                                           f"{self.rules.max_bytes} bytes; split the batch",
+                                      "oversized"))
+            return out
+        try:
+            decoded = self._message.decode(raw)
+        except msgspec.DecodeError:
+            return self._decode_parts(raw, now, out)
+        for index, reading in enumerate(decoded if isinstance(decoded, list) else [decoded]):
+            self._check(reading, raw, index, now, out)
+        if isinstance(decoded, list) and out.rejects:
+            # A batch with a semantic reject: keep each rejected element's own bytes.
+            return self._decode_parts(raw, now, Decoded())
+        return out
+
+    def _decode_parts(self, raw: bytes, now: datetime, out: Decoded) -> Decoded:
+        try:
+            parts = self._parts.decode(raw)
+        except msgspec.DecodeError as exc:
+            reason = f"not valid JSON: {exc}; expected one reading object or an array of them"
+            out.rejects.append(Reject(raw, reason, "malformed_json"))
+            return out
+        single = not isinstance(parts, list)
+        for index, part in enumerate([parts] if single else parts):
+            piece = bytes(part)
+            try:
+                reading = self._single.decode(piece)
+            except msgspec.DecodeError as exc:
+                where = "" if single else f" (batch element {index})"
+                out.rejects.append(Reject(piece, f"{exc}{where}", _code(str(exc))))
+                continue
+            self._check(reading, piece, None if single else index, now, out)
+        return out
+
+    def _check(self, reading: Reading, raw: bytes, index: int | None, now: datetime,
+               out: Decoded) -> None:
+        reason, code = self._problem(reading, now)
+        if reason is None:
+            out.readings.append(reading)
+        else:
+            where = "" if index is None else f" (batch element {index})"
+            out.rejects.append(Reject(raw, reason + where, code))
+
+    def _problem(self, reading: Reading, now: datetime) -> tuple[str | None, str]:
+        site = reading.site()
+        if site not in self.rules.known_sites:
+            return (f"unknown {self.feed} site id {site!r}: not in the city's register "
+                    "(schemas/reference); ask the bureau to register the site", "unknown_site")
+        start = reading.period_start if isinstance(reading, EnergyReading) else reading.ts
+        if start > now + self.rules.max_future:
+            return (f"timestamp {start.isoformat()} is in the future (now {now.isoformat()}); "
+                    "expected the end of the averaging period, with its UTC offset",
+                    "future_timestamp")
+        if start < self.rules.earliest:
+            return (f"timestamp {start.isoformat()} is before {self.rules.earliest.date()}; "
+                    "expected a real measurement time", "ancient_timestamp")
+        if isinstance(reading, EnergyReading) and reading.period_end <= reading.period_start:
+            return ("period_end must be after period_start "
+                    f"(got {reading.period_start.isoformat()} .. {reading.period_end.isoformat()})",
+                    "bad_period")
+        if all(getattr(reading, attr) is None for attr in self._measured):
+            kind = "pollutant" if isinstance(reading, AirReading) else "measured value"
+            return f"no {kind} given; expected at least one of {', '.join(self._measured)}", (
+                "empty_reading")
+        return None, ""
+
+
+def _code(message: str) -> str:
+    """A short, stable label for the dead-letter metric, from msgspec's message."""
+    if message.startswith("Object missing required field"):
+        return "missing_field"
+    if message.startswith("Object contains unknown field"):
+        return "unknown_field"
+    if "timezone" in message:
+        return "timestamp_without_offset"
+    if message.startswith("Expected `float` >=") or message.startswith("Expected `float` <="):
+        return "out_of_range"
+    if message.startswith("Number out of range"):
+        return "out_of_range"
+    if message.startswith("JSON is malformed"):
+        return "malformed_json"
+    return "wrong_type"

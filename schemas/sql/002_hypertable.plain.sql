@@ -1,0 +1,2 @@
+-- Plain PostgreSQL path: readings stays an ordinary table; nothing to convert.
+SELECT 1;

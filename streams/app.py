@@ -1,0 +1,30 @@
+"""The one Faust app: built from Settings by a function, never at import time."""
+
+from __future__ import annotations
+
+import faust
+
+from envwatch.kafka_config import faust_broker_credentials
+from envwatch.settings import Settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    brokers = ";".join(f"kafka://{host}" for host in settings.kafka_bootstrap.split(","))
+    return faust.App(
+        settings.app_id,
+        broker=brokers,
+        broker_credentials=faust_broker_credentials(settings),
+        autodiscover=False,
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        consumer_auto_offset_reset="earliest",
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(settings.session_timeout_s / 4, 0.5),
+        broker_commit_interval=1.0,
+        web_enabled=False,
+        web_port=settings.worker_web_port,
+    )

@@ -1,0 +1,53 @@
+"""The dead-letter path: a rejected message or batch element, as received, with its reason.
+
+The value is the original bytes, untouched, so an agency can fix and re-send exactly what it
+sent; the reason and the origin travel in headers (as Kafka Connect does it), so a person can
+read them with any Kafka tool and a program can filter on them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.decode import Reject
+
+HEADER_PREFIX = "envwatch.error."
+
+
+def headers_for(feed: str, reject: Reject, message: Any) -> list[tuple[str, bytes]]:
+    origin = {
+        "feed": feed,
+        "reason": reject.reason,
+        "code": reject.code,
+        "topic": message.topic,
+        "partition": str(message.partition),
+        "offset": str(message.offset),
+        "rejected_at": datetime.now(UTC).isoformat(),
+    }
+    return [(HEADER_PREFIX + name, value.encode()) for name, value in origin.items()]
+
+
+class DeadLetters:
+    """Publishes rejects and waits for the broker's confirmation before returning."""
+
+    def __init__(self, topic: Any) -> None:
+        self._topic = topic
+
+    async def publish(self, feed: str, reject: Reject, message: Any) -> None:
+        # force=True sends now rather than attaching the send to the current event's ack:
+        # the confirmation must come before the batch is acknowledged.
+        pending = await self._topic.send(
+            key=message.key, value=reject.raw, headers=headers_for(feed, reject, message),
+            force=True,
+        )
+        await pending
+
+
+def decode_headers(headers: Any) -> dict[str, str]:
+    """Header list of a consumed dead letter -> {name without prefix: text}."""
+    return {
+        name.removeprefix(HEADER_PREFIX): value.decode()
+        for name, value in (headers or [])
+        if name.startswith(HEADER_PREFIX)
+    }

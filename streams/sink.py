@@ -1,0 +1,93 @@
+"""Batched, idempotent writes of readings to PostgreSQL, retried until they succeed.
+
+Rows go by binary COPY into a per-connection staging table, then one
+``INSERT ... ON CONFLICT DO NOTHING`` moves them into ``readings``: a reading delivered twice
+(at-least-once consumption) never makes a second row. A failed write is retried with backoff
+for as long as it takes; the caller acknowledges its messages only after :meth:`write`
+returns, so a database outage holds the stream back instead of dropping readings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+import psycopg
+
+from streams.rows import Row
+
+log = logging.getLogger(__name__)
+
+_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS readings_stage
+    (ts timestamptz, feed text, site_id text, parameter text, value double precision,
+     ts_end timestamptz) ON COMMIT DELETE ROWS
+"""
+_COPY = "COPY readings_stage (ts, feed, site_id, parameter, value, ts_end) FROM STDIN (FORMAT BINARY)"
+_MOVE = """
+INSERT INTO readings (ts, feed, site_id, parameter, value, ts_end)
+SELECT ts, feed, site_id, parameter, value, ts_end FROM readings_stage
+ON CONFLICT ON CONSTRAINT readings_unique DO NOTHING
+"""
+_TYPES = ("timestamptz", "text", "text", "text", "float8", "timestamptz")
+
+
+class ReadingSink:
+    """One connection, reopened whenever it breaks; one write at a time."""
+
+    def __init__(self, url: str, retry_max_s: float = 10.0,
+                 on_error: Callable[[BaseException], None] | None = None) -> None:
+        self._url = url
+        self._retry_max_s = retry_max_s
+        self._on_error = on_error
+        self._conn: psycopg.AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    async def write(self, rows: Sequence[Row]) -> int:
+        """Store rows; returns how many were new. Never gives up: retries with backoff."""
+        if not rows:
+            return 0
+        delay = 0.2
+        async with self._lock:
+            while True:
+                try:
+                    return await self._write_once(rows)
+                except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
+                    log.warning("database write failed (%s); retrying in %.1f s", exc, delay)
+                    if self._on_error is not None:
+                        self._on_error(exc)
+                    await self._discard()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self._retry_max_s)
+
+    async def _write_once(self, rows: Sequence[Row]) -> int:
+        conn = await self._connection()
+        async with conn.transaction():
+            async with conn.cursor() as cur:
+                async with cur.copy(_COPY) as copy:
+                    copy.set_types(_TYPES)
+                    for row in rows:
+                        await copy.write_row(row)
+                await cur.execute(_MOVE)
+                return cur.rowcount
+
+    async def _connection(self) -> psycopg.AsyncConnection:
+        if self._conn is None or self._conn.closed:
+            started = time.monotonic()
+            self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+            await self._conn.execute(_STAGE)
+            log.info("database connected in %.2f s", time.monotonic() - started)
+        return self._conn
+
+    async def _discard(self) -> None:
+        if self._conn is not None:
+            try:
+                await self._conn.close()
+            except Exception:  # the connection is already broken; nothing to save
+                log.debug("closing a broken connection failed", exc_info=True)
+            self._conn = None
+
+    async def close(self) -> None:
+        await self._discard()
