@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     topic_replication: int = Field(default=1, ge=1)
     topic_retention_ms: int = 7 * 24 * 3600 * 1000
 
-    # Database
+    # Database: the worker connects as the writer role; migrations need the schema owner.
     database_url: SecretStr = SecretStr("")
+    database_admin_url: SecretStr = SecretStr("")
 
     # Worker
     app_id: str = "envwatch-worker"
@@ -56,6 +57,10 @@ class Settings(BaseSettings):
     @property
     def database_configured(self) -> bool:
         return bool(self.database_url.get_secret_value())
+
+    @property
+    def admin_url(self) -> str:
+        return (self.database_admin_url or self.database_url).get_secret_value()
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}.{name}"

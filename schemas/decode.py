@@ -50,15 +50,21 @@ class FeedDecoder:
         self.rules = rules
         self._message = msgspec.json.Decoder(model | list[model])  # type: ignore[valid-type]
         self._single = msgspec.json.Decoder(model)
-        self._parts = msgspec.json.Decoder(msgspec.Raw | list[msgspec.Raw])
+        self._parts = msgspec.json.Decoder(list[msgspec.Raw])
+        self._whole = msgspec.json.Decoder(msgspec.Raw)
         self._measured = tuple(attr for attr, _ in measured_fields(model))
 
     def decode(self, raw: bytes, now: datetime) -> Decoded:
         out = Decoded()
         if len(raw) > self.rules.max_bytes:
-            out.rejects.append(Reject(raw, f"message of {len(raw)} bytes exceeds the limit of "
-                                           f"{self.rules.max_bytes} bytes; split the batch",
-                                      "oversized"))
+            out.rejects.append(
+                Reject(
+                    raw,
+                    f"message of {len(raw)} bytes exceeds the limit of "
+                    f"{self.rules.max_bytes} bytes; split the batch",
+                    "oversized",
+                )
+            )
             return out
         try:
             decoded = self._message.decode(raw)
@@ -73,7 +79,8 @@ class FeedDecoder:
 
     def _decode_parts(self, raw: bytes, now: datetime, out: Decoded) -> Decoded:
         try:
-            parts = self._parts.decode(raw)
+            is_batch = raw.lstrip()[:1] == b"["
+            parts = self._parts.decode(raw) if is_batch else self._whole.decode(raw)
         except msgspec.DecodeError as exc:
             reason = f"not valid JSON: {exc}; expected one reading object or an array of them"
             out.rejects.append(Reject(raw, reason, "malformed_json"))
@@ -90,8 +97,9 @@ class FeedDecoder:
             self._check(reading, piece, None if single else index, now, out)
         return out
 
-    def _check(self, reading: Reading, raw: bytes, index: int | None, now: datetime,
-               out: Decoded) -> None:
+    def _check(
+        self, reading: Reading, raw: bytes, index: int | None, now: datetime, out: Decoded
+    ) -> None:
         reason, code = self._problem(reading, now)
         if reason is None:
             out.readings.append(reading)
@@ -102,24 +110,35 @@ class FeedDecoder:
     def _problem(self, reading: Reading, now: datetime) -> tuple[str | None, str]:
         site = reading.site()
         if site not in self.rules.known_sites:
-            return (f"unknown {self.feed} site id {site!r}: not in the city's register "
-                    "(schemas/reference); ask the bureau to register the site", "unknown_site")
+            return (
+                f"unknown {self.feed} site id {site!r}: not in the city's register "
+                "(schemas/reference); ask the bureau to register the site",
+                "unknown_site",
+            )
         start = reading.period_start if isinstance(reading, EnergyReading) else reading.ts
         if start > now + self.rules.max_future:
-            return (f"timestamp {start.isoformat()} is in the future (now {now.isoformat()}); "
-                    "expected the end of the averaging period, with its UTC offset",
-                    "future_timestamp")
+            return (
+                f"timestamp {start.isoformat()} is in the future (now {now.isoformat()}); "
+                "expected the end of the averaging period, with its UTC offset",
+                "future_timestamp",
+            )
         if start < self.rules.earliest:
-            return (f"timestamp {start.isoformat()} is before {self.rules.earliest.date()}; "
-                    "expected a real measurement time", "ancient_timestamp")
+            return (
+                f"timestamp {start.isoformat()} is before {self.rules.earliest.date()}; "
+                "expected a real measurement time",
+                "ancient_timestamp",
+            )
         if isinstance(reading, EnergyReading) and reading.period_end <= reading.period_start:
-            return ("period_end must be after period_start "
-                    f"(got {reading.period_start.isoformat()} .. {reading.period_end.isoformat()})",
-                    "bad_period")
+            return (
+                "period_end must be after period_start "
+                f"(got {reading.period_start.isoformat()} .. {reading.period_end.isoformat()})",
+                "bad_period",
+            )
         if all(getattr(reading, attr) is None for attr in self._measured):
             kind = "pollutant" if isinstance(reading, AirReading) else "measured value"
             return f"no {kind} given; expected at least one of {', '.join(self._measured)}", (
-                "empty_reading")
+                "empty_reading"
+            )
         return None, ""
 
 

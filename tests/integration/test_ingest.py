@@ -1,0 +1,169 @@
+"""A pushed file becomes stored rows; bad lines become dead letters with their reasons."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import orjson
+import psycopg
+
+from envwatch.settings import Settings
+from streams.deadletter import decode_headers
+from streams.topics import DEAD_LETTER
+from tests.support.services import read_topic, wait_until
+
+STATIONS = ("air-wucheng-01", "air-yiwu-01")
+
+
+def good_air(window: datetime, hours: int) -> list[dict]:
+    return [
+        {
+            "station_id": station,
+            "ts": (window + timedelta(hours=h)).isoformat(),
+            "pm25": 30.0 + h % 50,
+            "pm10": 60.0,
+            "no2": 25.5,
+            "co": 0.7,
+        }
+        for station in STATIONS
+        for h in range(hours)
+    ]
+
+
+def bad_lines(window: datetime) -> list[tuple[bytes, str]]:
+    """(raw line, expected dead-letter code)."""
+    ts = window.isoformat()
+    return [
+        (b"{not json", "malformed_json"),
+        (orjson.dumps({"station_id": STATIONS[0], "ts": ts, "pm25": -3}), "out_of_range"),
+        (orjson.dumps({"station_id": STATIONS[0], "pm25": 3}), "missing_field"),
+        (orjson.dumps({"station_id": "air-nowhere-99", "ts": ts, "pm25": 3}), "unknown_site"),
+        (
+            orjson.dumps({"station_id": STATIONS[0], "ts": "2024-01-01T00:00:00", "pm25": 3}),
+            "timestamp_without_offset",
+        ),
+        (
+            orjson.dumps({"station_id": STATIONS[0], "ts": "2099-01-01T00:00:00+08:00", "pm25": 3}),
+            "future_timestamp",
+        ),
+        (
+            b'{"station_id": "air-wucheng-01", "ts": "' + ts.encode() + b'", "pm25": NaN}',
+            "malformed_json",
+        ),
+        (orjson.dumps({"station_id": STATIONS[0], "ts": ts, "pm25": "high"}), "wrong_type"),
+        (orjson.dumps({"station_id": STATIONS[0], "ts": ts}), "empty_reading"),
+    ]
+
+
+def push(settings: Settings, path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "ENVWATCH_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "ENVWATCH_TOPIC_PREFIX": settings.topic_prefix,
+        "PATH": "",
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "envwatch.cli",
+            "push",
+            str(path),
+            "--feed",
+            "air",
+            "--quiet",
+            *extra,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def stored_rows(db: psycopg.Connection, window: datetime) -> int:
+    row = db.execute(
+        "SELECT count(*) FROM readings WHERE feed = 'air' AND ts >= %s AND ts < %s",
+        (window, window + timedelta(days=10)),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_good_readings_stored_bad_ones_dead_lettered_and_resend_adds_nothing(
+    settings, start_worker, admin_db, window, tmp_path
+):
+    good = good_air(window, 100)
+    bad = bad_lines(window)
+    lines = (
+        [orjson.dumps(r) for r in good[:50]]
+        + [raw for raw, _ in bad]
+        + [orjson.dumps(r) for r in good[50:]]
+    )
+    path = tmp_path / "air.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    worker = start_worker(settings)
+
+    result = push(settings, path, "--no-validate")
+    assert result.returncode == 0, result.stderr
+    expected_rows = 4 * len(good)  # four pollutants per reading
+    wait_until(lambda: stored_rows(admin_db, window) == expected_rows, 60, "all good rows")
+
+    letters = read_topic(settings, settings.topic(DEAD_LETTER), len(bad))
+    assert len(letters) == len(bad)
+    by_value = {letter.value: decode_headers(letter.headers) for letter in letters}
+    for raw, code in bad:
+        assert raw in by_value, f"missing dead letter for {raw!r}"
+        assert by_value[raw]["code"] == code, by_value[raw]["reason"]
+        assert by_value[raw]["reason"]
+        assert by_value[raw]["topic"] == settings.topic("air")
+
+    # The same file again: every message is consumed, no row is added.
+    consumed = worker.metric("envwatch_messages_consumed_total")
+    assert push(settings, path, "--no-validate").returncode == 0
+    wait_until(
+        lambda: worker.metric("envwatch_messages_consumed_total") >= 2 * consumed,
+        60,
+        "the second push to be consumed",
+    )
+    wait_until(
+        lambda: worker.metric("envwatch_rows_duplicate_total") >= expected_rows,
+        30,
+        "the re-sent rows to be recognised as duplicates",
+    )
+    assert stored_rows(admin_db, window) == expected_rows
+
+
+def test_push_checks_each_line_and_sends_batches(
+    settings, start_worker, admin_db, window, tmp_path
+):
+    good = good_air(window, 120)
+    bad = bad_lines(window)
+    path = tmp_path / "air.jsonl"
+    path.write_bytes(b"\n".join([orjson.dumps(r) for r in good] + [raw for raw, _ in bad]))
+    start_worker(settings)
+
+    result = push(settings, path, "--batch", "60")
+    assert result.returncode == 1  # some lines were rejected
+    rejected = [line for line in result.stdout.splitlines() if ": rejected: " in line]
+    assert len(rejected) == len(bad)
+    first_bad_line = len(good) + 1
+    assert rejected[0].startswith(f"{path}:{first_bad_line}: rejected: not valid JSON")
+    assert f"240 readings in 4 messages sent, {len(bad)} rejected" in result.stdout
+    wait_until(lambda: stored_rows(admin_db, window) == 4 * len(good), 60, "all good rows")
+
+
+def test_csv_file(settings, start_worker, admin_db, window, tmp_path):
+    path = tmp_path / "air.csv"
+    rows = ["station_id,ts,period,pm25,pm10,so2,no2,o3,co"]
+    for h in range(24):
+        ts = (window + timedelta(hours=h)).isoformat()
+        rows.append(f"{STATIONS[1]},{ts},1h,{40 + h},80,,30,{60 + h},0.8")
+    rows.append(f"{STATIONS[1]},{window.isoformat()},1h,-1,80,,30,60,0.8")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    start_worker(settings)
+    result = push(settings, path)
+    assert f"{path}:26: rejected: Expected `float` >= 0.0 - at `$.pm25`" in result.stdout
+    wait_until(lambda: stored_rows(admin_db, window) == 24 * 5, 60, "24 readings of 5 values")

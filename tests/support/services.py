@@ -1,0 +1,121 @@
+"""Real services for integration tests: the embedded broker, PostgreSQL, worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from envwatch.embedded import free_port
+from envwatch.kafka_config import kafka_python_config
+from envwatch.settings import Settings
+from envwatch.summary import scrape
+
+
+def wait_until(check: Callable[[], Any], timeout_s: float, what: str, every_s: float = 0.2) -> Any:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` otherwise."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {last!r})")
+
+
+@dataclass
+class WorkerProcess:
+    """``envwatch worker`` as a child process, as it runs in production."""
+
+    settings: Settings
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> WorkerProcess:
+        env = (
+            dict(os.environ)
+            | {
+                "ENVWATCH_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+                "ENVWATCH_DATABASE_URL": self.settings.database_url.get_secret_value(),
+                "ENVWATCH_TOPIC_PREFIX": self.settings.topic_prefix,
+                "ENVWATCH_TOPIC_PARTITIONS": str(self.settings.topic_partitions),
+                "ENVWATCH_APP_ID": self.settings.app_id,
+                "ENVWATCH_METRICS_PORT": str(self.settings.metrics_port),
+                "ENVWATCH_WORKER_WEB_PORT": str(free_port()),
+                "ENVWATCH_BATCH_WITHIN_S": "0.05",
+                "ENVWATCH_DB_RETRY_MAX_S": "1.0",
+            }
+            | self.env
+        )
+        out = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "envwatch.cli", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(self._metrics_up, 30, "the worker's metrics endpoint")
+        return self
+
+    def _metrics_up(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker exited: {self.log_path.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(self.metrics_url, timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.metrics_port}/metrics"
+
+    def metric(self, name: str, **labels: str) -> float:
+        """Sum of a metric's samples whose labels include ``labels``."""
+        samples = scrape(self.metrics_url).get(name, {})
+        return sum(v for k, v in samples.items() if labels.items() <= dict(k).items())
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def producer(settings: Settings) -> KafkaProducer:
+    return KafkaProducer(**kafka_python_config(settings), acks="all", linger_ms=5)
+
+
+def read_topic(settings: Settings, topic: str, expected: int, timeout_s: float = 30) -> list[Any]:
+    """Every record of a topic from the beginning, once ``expected`` have arrived."""
+    consumer = KafkaConsumer(
+        topic,
+        **kafka_python_config(settings),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=1000,
+    )
+    records: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        while len(records) < expected and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+    finally:
+        consumer.close()
+    return records
