@@ -14,42 +14,78 @@ class Metrics:
         self.registry = registry
         # Pipeline health
         self.messages = Counter(
-            "envwatch_messages_consumed", "Messages consumed from a feed topic",
-            ["feed"], registry=registry)
+            "envwatch_messages_consumed",
+            "Messages consumed from a feed topic",
+            ["feed"],
+            registry=registry,
+        )
         self.readings = Counter(
-            "envwatch_readings_consumed", "Valid readings decoded from a feed",
-            ["feed"], registry=registry)
+            "envwatch_readings_consumed",
+            "Valid readings decoded from a feed",
+            ["feed"],
+            registry=registry,
+        )
         self.rows_written = Counter(
-            "envwatch_rows_written", "New rows stored in the readings table",
-            ["feed"], registry=registry)
+            "envwatch_rows_written",
+            "New rows stored in the readings table",
+            ["feed"],
+            registry=registry,
+        )
         self.rows_duplicate = Counter(
-            "envwatch_rows_duplicate", "Rows already stored (a re-sent reading)",
-            ["feed"], registry=registry)
+            "envwatch_rows_duplicate",
+            "Rows already stored (a re-sent reading)",
+            ["feed"],
+            registry=registry,
+        )
         self.dead_letters = Counter(
-            "envwatch_dead_letters", "Messages or batch elements sent to the dead-letter topic",
-            ["feed", "reason"], registry=registry)
+            "envwatch_dead_letters",
+            "Messages or batch elements sent to the dead-letter topic",
+            ["feed", "reason"],
+            registry=registry,
+        )
         self.db_errors = Counter(
-            "envwatch_db_write_errors", "Failed database write attempts (each is retried)",
-            registry=registry)
+            "envwatch_db_write_errors",
+            "Failed database write attempts (each is retried)",
+            registry=registry,
+        )
         # Seconds; from a few milliseconds for a small COPY to the multi-second tail of a
         # database under load or recovering from an outage.
         self.write_seconds = Histogram(
-            "envwatch_db_write_seconds", "Time to store one batch, retries included",
-            ["feed"], registry=registry,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+            "envwatch_db_write_seconds",
+            "Time to store one batch, retries included",
+            ["feed"],
+            registry=registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )
         self.batch_readings = Histogram(
-            "envwatch_batch_readings", "Readings per stored batch",
-            ["feed"], registry=registry, buckets=(1, 10, 50, 100, 500, 1000, 5000, 20000))
+            "envwatch_batch_readings",
+            "Readings per stored batch",
+            ["feed"],
+            registry=registry,
+            buckets=(1, 10, 50, 100, 500, 1000, 5000, 20000),
+        )
         self.last_write = Gauge(
-            "envwatch_last_write_timestamp_seconds", "When the last batch was stored",
-            ["feed"], registry=registry)
+            "envwatch_last_write_timestamp_seconds",
+            "When the last batch was stored",
+            ["feed"],
+            registry=registry,
+        )
         self.lag = Gauge(
-            "envwatch_consumer_lag", "Messages not yet consumed, per partition owned",
-            ["topic", "partition"], registry=registry)
+            "envwatch_consumer_lag",
+            "Messages not yet consumed, per partition owned",
+            ["topic", "partition"],
+            registry=registry,
+        )
         # Latest values
         self.value = Gauge(
-            "envwatch_reading_value", "Latest value of a parameter at a site",
-            ["feed", "site", "county", "parameter"], registry=registry)
+            "envwatch_reading_value",
+            "Latest value of a parameter at a site",
+            ["feed", "site", "county", "parameter"],
+            registry=registry,
+        )
         self.last_seen = Gauge(
-            "envwatch_site_last_seen_timestamp_seconds", "Timestamp of a site's latest reading",
-            ["feed", "site", "county"], registry=registry)
+            "envwatch_site_last_seen_timestamp_seconds",
+            "Timestamp of a site's latest reading",
+            ["feed", "site", "county"],
+            registry=registry,
+        )

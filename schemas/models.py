@@ -19,7 +19,8 @@ SiteId = Annotated[
     Meta(min_length=1, max_length=64, description="Site id from the city's reference register"),
 ]
 Timestamp = Annotated[
-    datetime, Meta(tz=True, description="RFC 3339 timestamp with offset, e.g. 2026-11-28T08:00:00+08:00")
+    datetime,
+    Meta(tz=True, description="RFC 3339 timestamp with offset, e.g. 2026-11-28T08:00:00+08:00"),
 ]
 
 
@@ -115,8 +116,9 @@ MODELS: dict[str, type[AirReading] | type[WaterReading] | type[EnergyReading]] =
     "water": WaterReading,
     "energy": EnergyReading,
 }
-NOT_MEASURED = frozenset({"station_id", "section_id", "unit_id", "ts", "period", "period_start",
-                          "period_end", "flags"})
+NOT_MEASURED = frozenset(
+    {"station_id", "section_id", "unit_id", "ts", "period", "period_start", "period_end", "flags"}
+)
 
 
 def measured_fields(model: type[Struct]) -> tuple[tuple[str, str], ...]:

@@ -38,7 +38,9 @@ class DeadLetters:
         # force=True sends now rather than attaching the send to the current event's ack:
         # the confirmation must come before the batch is acknowledged.
         pending = await self._topic.send(
-            key=message.key, value=reject.raw, headers=headers_for(feed, reject, message),
+            key=message.key,
+            value=reject.raw,
+            headers=headers_for(feed, reject, message),
             force=True,
         )
         await pending

@@ -29,11 +29,14 @@ def feed_topic(settings: Settings, feed: str) -> str:
 def all_topics(settings: Settings) -> dict[str, dict[str, str]]:
     """Topic name -> its configuration."""
     keep = str(settings.topic_retention_ms)
-    feeds = {feed_topic(settings, f): {"retention.ms": keep, "cleanup.policy": "delete"}
-             for f in FEEDS}
+    feeds = {
+        feed_topic(settings, f): {"retention.ms": keep, "cleanup.policy": "delete"} for f in FEEDS
+    }
     return feeds | {
-        settings.topic(DEAD_LETTER): {"retention.ms": str(4 * settings.topic_retention_ms),
-                                      "cleanup.policy": "delete"},
+        settings.topic(DEAD_LETTER): {
+            "retention.ms": str(4 * settings.topic_retention_ms),
+            "cleanup.policy": "delete",
+        },
         settings.topic(ALERT_EVENTS): {"retention.ms": keep, "cleanup.policy": "delete"},
     }
 
@@ -45,7 +48,8 @@ def ensure_topics(settings: Settings) -> list[str]:
         existing = set(admin.list_topics())
         wanted = [
             NewTopic(name, settings.topic_partitions, settings.topic_replication, topic_configs=cfg)
-            for name, cfg in all_topics(settings).items() if name not in existing
+            for name, cfg in all_topics(settings).items()
+            if name not in existing
         ]
         created = []
         for topic in wanted:

@@ -23,8 +23,9 @@ def register_agents(app: faust.App, settings: Settings, pipeline: Pipeline) -> N
         _register(app, settings, pipeline, feed, make_judge(pipeline))
 
 
-def _register(app: faust.App, settings: Settings, pipeline: Pipeline, feed: str,
-              judge: Judge) -> None:
+def _register(
+    app: faust.App, settings: Settings, pipeline: Pipeline, feed: str, judge: Judge
+) -> None:
     topic = app.topic(feed_topic(settings, feed), key_type=bytes, value_type=bytes)
 
     async def agent(stream: faust.StreamT) -> None:
