@@ -226,8 +226,13 @@ def intensity_path(year: int, targets: Targets) -> Decimal:
         raise ValueError("set energy_intensity.reduction in the target file first")
     span = targets.intensity_target_year - targets.intensity_base_year
     elapsed = min(max(year - targets.intensity_base_year, 0), span)
-    factor = float(1 - targets.intensity_reduction) ** (elapsed / span)
-    return round4(float(targets.intensity_base) * factor)
+    keep = 1 - targets.intensity_reduction  # decimal power: 0.525 x 0.83 must give 0.4358
+    factor = _decimal(keep) ** (Decimal(elapsed) / Decimal(span))
+    return round4(_decimal(targets.intensity_base) * factor)
+
+
+def _decimal(value: Fraction) -> Decimal:
+    return Decimal(value.numerator) / Decimal(value.denominator)
 
 
 def intensity_progress(year: int, intensity: Number, targets: Targets) -> IntensityProgress:
