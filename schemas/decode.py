@@ -53,6 +53,7 @@ class FeedDecoder:
         self._parts = msgspec.json.Decoder(list[msgspec.Raw])
         self._whole = msgspec.json.Decoder(msgspec.Raw)
         self._measured = tuple(attr for attr, _ in measured_fields(model))
+        self._choices = _choices(model)
 
     def decode(self, raw: bytes, now: datetime) -> Decoded:
         out = Decoded()
@@ -92,10 +93,18 @@ class FeedDecoder:
                 reading = self._single.decode(piece)
             except msgspec.DecodeError as exc:
                 where = "" if single else f" (batch element {index})"
-                out.rejects.append(Reject(piece, f"{exc}{where}", _code(str(exc))))
+                reason = f"{exc}{self._expected(str(exc))}{where}"
+                out.rejects.append(Reject(piece, reason, _code(str(exc))))
                 continue
             self._check(reading, piece, None if single else index, now, out)
         return out
+
+    def _expected(self, message: str) -> str:
+        """msgspec names the field but not the allowed values of an enumeration; add them."""
+        for name, values in self._choices.items():
+            if message.startswith("Invalid enum value") and message.endswith(f".{name}`"):
+                return f"; expected one of {', '.join(map(repr, values))}"
+        return ""
 
     def _check(
         self, reading: Reading, raw: bytes, index: int | None, now: datetime, out: Decoded
@@ -142,6 +151,17 @@ class FeedDecoder:
         return None, ""
 
 
+def _choices(model: type[msgspec.Struct]) -> dict[str, tuple[object, ...]]:
+    """Wire name -> allowed values, for the fields whose type is a set of literals."""
+    info = msgspec.inspect.type_info(model)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return {
+        f.encode_name: tuple(f.type.values)
+        for f in info.fields
+        if isinstance(f.type, msgspec.inspect.LiteralType)
+    }
+
+
 def _code(message: str) -> str:
     """A short, stable label for the dead-letter metric, from msgspec's message."""
     if message.startswith("Object missing required field"):
@@ -154,6 +174,8 @@ def _code(message: str) -> str:
         return "out_of_range"
     if message.startswith("Number out of range"):
         return "out_of_range"
+    if message.startswith("Invalid enum value"):
+        return "invalid_value"
     if message.startswith("JSON is malformed"):
         return "malformed_json"
     return "wrong_type"
