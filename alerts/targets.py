@@ -106,7 +106,9 @@ def good_day_progress(
     budget = max(0, min(left, math.floor(slack)))
     ratio = Fraction(good_days, valid_days) if valid_days else None
     status: Status = "met" if ratio is None or ratio >= goal else "at_risk"
-    return GoodDayProgress(ratio, goal, left, budget, "missed" if slack < 0 else status)
+    if slack < 0 or (ratio is None and left == 0):  # out of reach, or a year without data
+        status = "missed"
+    return GoodDayProgress(ratio, goal, left, budget, status)
 
 
 # --- PM2.5 -------------------------------------------------------------------------------------

@@ -82,6 +82,7 @@ def test_status_at_risk_and_out_of_reach() -> None:
 def test_days_without_valid_data_are_allowed() -> None:
     progress = good_day_progress(0, 0, date(2019, 1, 1))
     assert progress.ratio is None and progress.status == "met"
+    assert good_day_progress(0, 0, date(2019, 12, 31)).status == "missed"
     with pytest.raises(ValueError):
         good_day_progress(5, 4, date(2019, 1, 10))
     with pytest.raises(ValueError):
