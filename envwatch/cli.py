@@ -10,7 +10,17 @@ from importlib import import_module
 
 from envwatch.settings import load_settings
 
-COMMANDS = ("run", "worker", "migrate", "topics", "simulate", "push", "checks")
+COMMANDS = (
+    "run",
+    "worker",
+    "migrate",
+    "topics",
+    "simulate",
+    "push",
+    "checks",
+    "notify",
+    "dashboards",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,6 +46,20 @@ class Settings(BaseSettings):
     earliest_year: int = 2000
     max_message_bytes: int = 1_000_000
 
+    # Alerting: condition timing, and the notification relay (`envwatch notify`)
+    alert_for_s: float = 3600.0
+    alert_clear_s: float = 3600.0
+    notify_host: str = "0.0.0.0"
+    notify_port: int = 9095
+    notify_wecom_url: SecretStr = SecretStr("")
+    notify_dingtalk_url: SecretStr = SecretStr("")
+    notify_dingtalk_secret: SecretStr = SecretStr("")
+    notify_fallback_url: str = ""
+
+    # Grafana: links in alerts, and `envwatch dashboards push`
+    grafana_url: str = "http://localhost:3000"
+    grafana_token: SecretStr = SecretStr("")
+
     # Embedded services and reference data
     state_dir: Path = Path(".envwatch")
     reference_dir: Path | None = None
