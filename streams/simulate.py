@@ -51,7 +51,9 @@ class SimConfig:
     @classmethod
     def without_faults(cls, **overrides: Any) -> SimConfig:
         """The same world with perfect instruments: the ground truth behind a faulty feed."""
-        return cls(faults=FaultRates(0.0, (2.0, 12.0), 0.0, (4.0, 24.0), 0.0), **overrides)
+        return cls(
+            faults=FaultRates(silence_per_day=0, flatline_per_day=0, spike_rate=0), **overrides
+        )
 
 
 def _bounds(model: type) -> dict[str, tuple[float, float]]:
