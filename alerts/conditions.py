@@ -27,19 +27,34 @@ SPIKE_FACTOR = 4.0
 SPIKE_FLOOR = {"pm25": 150.0, "pm10": 250.0, "so2": 200.0, "no2": 150.0, "o3": 200.0, "co": 5.0}
 
 
+SEVERITY: dict[str, Severity] = {
+    "air_aqi_light": "warning",
+    "air_aqi_heavy": "critical",
+    "air_pm25_24h": "warning",
+    "water_above_target": "warning",
+    "water_class_v": "critical",
+    "water_drinking_source": "critical",
+    "energy_unit_intensity": "warning",
+    "dq_flatline": "warning",
+    "dq_spike": "warning",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     condition: str
     parameter: str
-    severity: Severity
     observation: Observation
     sustain: bool = True  # False: fires and clears on one reading (samples, sensor faults)
+
+    @property
+    def severity(self) -> Severity:
+        return SEVERITY[self.condition]
 
 
 def above(
     condition: str,
     parameter: str,
-    severity: Severity,
     value: float,
     limit: float,
     clear_at: float,
@@ -47,19 +62,17 @@ def above(
 ) -> Check:
     """Breach strictly above ``limit``; clear at or below ``clear_at``."""
     obs = Observation(breach=value > limit, clear=value <= clear_at, value=value, limit=limit)
-    return Check(condition, parameter, severity, obs, sustain)
+    return Check(condition, parameter, obs, sustain)
 
 
 def air_checks(aqi: int | None, pm25_24h: float | None, pm25_limit: float) -> list[Check]:
     checks = []
     if aqi is not None:
-        checks.append(above("air_aqi_light", "aqi", "warning", aqi, 100, 100 * AQI_CLEAR))
-        checks.append(above("air_aqi_heavy", "aqi", "critical", aqi, 200, 200 * AQI_CLEAR))
+        checks.append(above("air_aqi_light", "aqi", aqi, 100, 100 * AQI_CLEAR))
+        checks.append(above("air_aqi_heavy", "aqi", aqi, 200, 200 * AQI_CLEAR))
     if pm25_24h is not None:
         checks.append(
-            above(
-                "air_pm25_24h", "pm25_24h", "warning", pm25_24h, pm25_limit, pm25_limit * PM25_CLEAR
-            )
+            above("air_pm25_24h", "pm25_24h", pm25_24h, pm25_limit, pm25_limit * PM25_CLEAR)
         )
     return checks
 
@@ -72,20 +85,18 @@ def water_checks(
         above(
             "water_above_target",
             controlling,
-            "warning",
             water_class,
             target_class,
             target_class,
             sustain=False,
         ),
-        above("water_class_v", controlling, "critical", water_class, 4, 4, sustain=False),
+        above("water_class_v", controlling, water_class, 4, 4, sustain=False),
     ]
     if drinking_source:
         checks.append(
             above(
                 "water_drinking_source",
                 controlling,
-                "critical",
                 water_class,
                 target_class,
                 target_class,
@@ -98,11 +109,7 @@ def water_checks(
 def energy_checks(intensity: float | None, quota: float) -> list[Check]:
     if intensity is None:
         return []
-    return [
-        above(
-            "energy_unit_intensity", "intensity", "warning", intensity, quota, quota, sustain=False
-        )
-    ]
+    return [above("energy_unit_intensity", "intensity", intensity, quota, quota, sustain=False)]
 
 
 def quality_checks(recent: Mapping[str, Sequence[float]]) -> list[Check]:
@@ -113,7 +120,7 @@ def quality_checks(recent: Mapping[str, Sequence[float]]) -> list[Check]:
             tail = values[-FLATLINE_COUNT:]
             flat = all(v == tail[-1] for v in tail)
             obs = Observation(breach=flat, clear=not flat, value=tail[-1], limit=FLATLINE_COUNT)
-            checks.append(Check("dq_flatline", parameter, "warning", obs, sustain=False))
+            checks.append(Check("dq_flatline", parameter, obs, sustain=False))
         floor = SPIKE_FLOOR.get(parameter.split("_", 1)[0])
         if floor is not None and len(values) >= 4:
             median = statistics.median(values[:-1])
@@ -125,5 +132,5 @@ def quality_checks(recent: Mapping[str, Sequence[float]]) -> list[Check]:
                 value=newest,
                 limit=max(SPIKE_FACTOR * median, median + floor),
             )
-            checks.append(Check("dq_spike", parameter, "warning", obs, sustain=False))
+            checks.append(Check("dq_spike", parameter, obs, sustain=False))
     return checks

@@ -15,7 +15,14 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from alerts.conditions import Check, air_checks, energy_checks, quality_checks, water_checks
+from alerts.conditions import (
+    SEVERITY,
+    Check,
+    air_checks,
+    energy_checks,
+    quality_checks,
+    water_checks,
+)
 from alerts.lifecycle import AlertState, Transition, step
 from alerts.standards import ReadingError, air_limits, aqi, energy, water_class
 from schemas.models import AirReading, EnergyReading, WaterReading, measured_fields
@@ -89,7 +96,6 @@ def _apply(
 ) -> None:
     stamp = at.timestamp()
     alerts = dict(state.alerts)
-    severities = {}
     for check in checks:
         key = f"{check.condition}|{check.parameter}"
         for_s, clear_s = (timing.for_s, timing.clear_s) if check.sustain else (0.0, 0.0)
@@ -97,7 +103,6 @@ def _apply(
             alerts.get(key, AlertState()), check.observation, stamp, for_s, clear_s
         )
         alerts[key] = new
-        severities[key] = check.severity
         if transition is not None:
             verdict.events.append(
                 AlertEvent(
@@ -115,19 +120,21 @@ def _apply(
                 )
             )
     state.alerts = {k: v for k, v in alerts.items() if v.status != "ok"}
+    verdict.firing.extend(firing_alerts(state))
+
+
+def firing_alerts(state: SiteState) -> list[Firing]:
+    """The alerts of a site that are firing now."""
+    firing = []
     for key, alert in state.alerts.items():
         if alert.status == "firing":
             condition, parameter = key.split("|", 1)
-            verdict.firing.append(
+            firing.append(
                 Firing(
-                    condition,
-                    parameter,
-                    severities.get(key, ""),
-                    alert.value,
-                    alert.limit,
-                    alert.since,
+                    condition, parameter, SEVERITY[condition], alert.value, alert.limit, alert.since
                 )
             )
+    return firing
 
 
 def _remember(state: SiteState, parameter: str, value: float) -> None:

@@ -89,3 +89,77 @@ class Metrics:
             ["feed", "site", "county"],
             registry=registry,
         )
+        self.last_received = Gauge(
+            "envwatch_site_last_received_timestamp_seconds",
+            "Wall-clock time this worker last received a reading from a site",
+            ["feed", "site", "county"],
+            registry=registry,
+        )
+        self.expected_interval = Gauge(
+            "envwatch_site_expected_interval_seconds",
+            "A site's reporting interval from the register",
+            ["feed", "site", "county"],
+            registry=registry,
+        )
+        # Judgement
+        site = ["site", "county"]
+        self.figures = {
+            "air_aqi": Gauge(
+                "envwatch_air_aqi", "Hourly (real-time) AQI of a station", site, registry=registry
+            ),
+            "air_aqi_category": Gauge(
+                "envwatch_air_aqi_category",
+                "AQI category 1-6 of a station",
+                site,
+                registry=registry,
+            ),
+            "air_pm25_24h": Gauge(
+                "envwatch_air_pm25_24h",
+                "PM2.5 24-hour moving mean, when valid (>= 20 hours)",
+                site,
+                registry=registry,
+            ),
+            "water_class": Gauge(
+                "envwatch_water_class",
+                "Class 1-6 of a section's latest sample (6: worse than V)",
+                [*site, "control_level"],
+                registry=registry,
+            ),
+            "energy_intensity": Gauge(
+                "envwatch_energy_intensity",
+                "tce per 10,000 yuan of output, latest period",
+                site,
+                registry=registry,
+            ),
+            "energy_ytd_tce": Gauge(
+                "envwatch_energy_ytd_tce",
+                "Energy use so far this year, tonnes of coal equivalent",
+                site,
+                registry=registry,
+            ),
+        }
+        alert = ["condition", "severity", "county", "site", "parameter", "feed"]
+        self.alert_value = Gauge(
+            "envwatch_alert_value",
+            "Value of the quantity behind a firing alert",
+            alert,
+            registry=registry,
+        )
+        self.alert_limit = Gauge(
+            "envwatch_alert_limit",
+            "The limit a firing alert compares with",
+            alert,
+            registry=registry,
+        )
+        self.alert_since = Gauge(
+            "envwatch_alert_since_timestamp_seconds",
+            "When the condition of a firing alert began (reading time)",
+            alert,
+            registry=registry,
+        )
+        self.alert_transitions = Counter(
+            "envwatch_alert_transitions",
+            "Alert transitions decided by the worker",
+            ["condition", "transition"],
+            registry=registry,
+        )

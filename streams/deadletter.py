@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.decode import Reject
+from streams.publish import send_confirmed
 
 HEADER_PREFIX = "envwatch.error."
 
@@ -35,15 +36,9 @@ class DeadLetters:
         self._topic = topic
 
     async def publish(self, feed: str, reject: Reject, message: Any) -> None:
-        # force=True sends now rather than attaching the send to the current event's ack:
-        # the confirmation must come before the batch is acknowledged.
-        pending = await self._topic.send(
-            key=message.key,
-            value=reject.raw,
-            headers=headers_for(feed, reject, message),
-            force=True,
+        await send_confirmed(
+            self._topic, message.key, reject.raw, headers_for(feed, reject, message)
         )
-        await pending
 
 
 def decode_headers(headers: Any) -> dict[str, str]:

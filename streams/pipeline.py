@@ -1,8 +1,10 @@
 """What happens to a batch of messages from one feed, from raw bytes to acknowledged offsets.
 
 The order is the guarantee: decode; publish rejects to the dead-letter topic and wait for the
-broker to confirm; judge the valid readings; store them (retried until stored); only then
-acknowledge the messages, so an offset is never committed for a reading not yet stored.
+broker to confirm; judge the valid readings (state, metrics, alert transitions); store the
+readings and the transitions in one transaction (retried until stored); publish the
+transitions; only then acknowledge the messages, so an offset is never committed for a
+reading not yet stored.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any, Protocol
 
 import faust
 
+from alerts.judge import AlertEvent
 from alerts.metrics import Metrics
-from schemas.decode import Decoded, FeedDecoder
+from schemas.decode import FeedDecoder
 from schemas.models import Reading
+from streams.alert_events import AlertEvents
 from streams.deadletter import DeadLetters
 from streams.rows import Row, rows_of
 from streams.sink import ReadingSink
@@ -27,9 +31,9 @@ log = logging.getLogger(__name__)
 
 
 class Judge(Protocol):
-    """A feed's judgement of its valid readings (standards, state, alerts)."""
+    """A feed's judgement of valid (reading, partition) pairs; returns alert transitions."""
 
-    def __call__(self, readings: Sequence[Reading]) -> None: ...
+    def __call__(self, readings: Sequence[tuple[Reading, int]]) -> list[AlertEvent]: ...
 
 
 @dataclass
@@ -37,8 +41,8 @@ class Pipeline:
     decoders: Mapping[str, FeedDecoder]
     sink: ReadingSink
     dead_letters: DeadLetters
+    alert_events: AlertEvents
     metrics: Metrics
-    county_of: Callable[[str, str], str]
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     async def consume(
@@ -54,26 +58,31 @@ class Pipeline:
         """Process one batch of events; returns the number of new rows stored."""
         decoder = self.decoders[feed]
         now = self.clock()
-        valid: list[Reading] = []
+        valid: list[tuple[Reading, int]] = []
         for event in events:
-            decoded: Decoded = decoder.decode(event.message.value or b"", now)
-            valid.extend(decoded.readings)
+            message = event.message
+            decoded = decoder.decode(message.value or b"", now)
+            valid.extend((reading, message.partition) for reading in decoded.readings)
             for reject in decoded.rejects:
-                await self.dead_letters.publish(feed, reject, event.message)
+                await self.dead_letters.publish(feed, reject, message)
                 self.metrics.dead_letters.labels(feed, reject.code).inc()
         self.metrics.messages.labels(feed).inc(len(events))
         self.metrics.readings.labels(feed).inc(len(valid))
         if not valid:
             return 0
-        judge(valid)
+        transitions = judge(valid)
         rows: list[Row] = []
-        for reading in valid:
+        for reading, _ in valid:
             rows.extend(rows_of(feed, reading))
         started = time.perf_counter()
-        stored = await self.sink.write(rows)
+        stored = await self.sink.write(rows, transitions)
         self.metrics.write_seconds.labels(feed).observe(time.perf_counter() - started)
         self.metrics.batch_readings.labels(feed).observe(len(valid))
         self.metrics.rows_written.labels(feed).inc(stored)
         self.metrics.rows_duplicate.labels(feed).inc(len(rows) - stored)
         self.metrics.last_write.labels(feed).set_to_current_time()
+        if transitions:
+            await self.alert_events.publish(transitions)
+            for t in transitions:
+                self.metrics.alert_transitions.labels(t.condition, t.transition).inc()
         return stored

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import psycopg
 
+from alerts.judge import AlertEvent
 from streams.rows import Row
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,12 @@ SELECT ts, feed, site_id, parameter, value, ts_end FROM readings_stage
 ON CONFLICT ON CONSTRAINT readings_unique DO NOTHING
 """
 _TYPES = ("timestamptz", "text", "text", "text", "float8", "timestamptz")
+_HISTORY = """
+INSERT INTO alert_history (at, condition, feed, site_id, county, parameter, severity,
+                           transition, value, limit_value, edition)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT ON CONSTRAINT alert_history_unique DO NOTHING
+"""
 
 
 class ReadingSink:
@@ -51,15 +58,18 @@ class ReadingSink:
         self._conn: psycopg.AsyncConnection | None = None
         self._lock = asyncio.Lock()
 
-    async def write(self, rows: Sequence[Row]) -> int:
-        """Store rows; returns how many were new. Never gives up: retries with backoff."""
-        if not rows:
+    async def write(self, rows: Sequence[Row], transitions: Sequence[AlertEvent] = ()) -> int:
+        """Store rows and alert transitions together; returns how many rows were new.
+
+        Never gives up: retries with backoff.
+        """
+        if not rows and not transitions:
             return 0
         delay = 0.2
         async with self._lock:
             while True:
                 try:
-                    return await self._write_once(rows)
+                    return await self._write_once(rows, transitions)
                 except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
                     log.warning("database write failed (%s); retrying in %.1f s", exc, delay)
                     if self._on_error is not None:
@@ -68,7 +78,7 @@ class ReadingSink:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self._retry_max_s)
 
-    async def _write_once(self, rows: Sequence[Row]) -> int:
+    async def _write_once(self, rows: Sequence[Row], transitions: Sequence[AlertEvent]) -> int:
         conn = await self._connection()
         async with conn.transaction(), conn.cursor() as cur:
             async with cur.copy(_COPY) as copy:
@@ -76,7 +86,26 @@ class ReadingSink:
                 for row in rows:
                     await copy.write_row(row)
             await cur.execute(_MOVE)
-            return cur.rowcount
+            stored = cur.rowcount
+            if transitions:
+                history = [
+                    (
+                        t.at,
+                        t.condition,
+                        t.feed,
+                        t.site,
+                        t.county,
+                        t.parameter,
+                        t.severity,
+                        t.transition,
+                        t.value,
+                        t.limit,
+                        t.edition or None,
+                    )
+                    for t in transitions
+                ]
+                await cur.executemany(_HISTORY, history)
+            return stored
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:

@@ -1,4 +1,4 @@
-"""Wires one worker process: reference data, decoders, sink, dead letters, metrics, agents."""
+"""Wires one worker process: reference data, decoders, sink, topics, metrics, agents."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ from schemas.decode import FeedDecoder, Rules
 from schemas.models import FEEDS
 from schemas.reference import load_reference
 from streams.agents import register_agents
+from streams.alert_events import AlertEvents
 from streams.app import create_app
 from streams.deadletter import DeadLetters
+from streams.exporter import SiteExporter
 from streams.lag import track_lag
 from streams.pipeline import Pipeline
 from streams.sink import ReadingSink
-from streams.topics import DEAD_LETTER
+from streams.topics import ALERT_EVENTS, DEAD_LETTER, feed_topic
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +30,12 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
     app = create_app(settings)
     reference = load_reference(settings.reference_dir)
     metrics = Metrics(registry)
-    decoders = {
-        feed: FeedDecoder(
-            feed,
-            Rules(
-                known_sites=reference.sites(feed),
-                max_future=timedelta(seconds=settings.max_future_s),
-                earliest=datetime(settings.earliest_year, 1, 1, tzinfo=UTC),
-                max_bytes=settings.max_message_bytes,
-            ),
+    rules = {
+        feed: Rules(
+            known_sites=reference.sites(feed),
+            max_future=timedelta(seconds=settings.max_future_s),
+            earliest=datetime(settings.earliest_year, 1, 1, tzinfo=UTC),
+            max_bytes=settings.max_message_bytes,
         )
         for feed in FEEDS
     }
@@ -45,18 +44,30 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
         settings.db_retry_max_s,
         on_error=lambda _exc: metrics.db_errors.inc(),
     )
-    dead_letters = DeadLetters(
-        app.topic(settings.topic(DEAD_LETTER), key_type=bytes, value_type=bytes)
-    )
+
+    def topic(name: str) -> faust.TopicT:
+        return app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
+
     pipeline = Pipeline(
-        decoders,
-        sink,
-        dead_letters,
-        metrics,
-        lambda feed, site: reference.county_of(feed, site).code,
+        decoders={feed: FeedDecoder(feed, rules[feed]) for feed in FEEDS},
+        sink=sink,
+        dead_letters=DeadLetters(topic(DEAD_LETTER)),
+        alert_events=AlertEvents(topic(ALERT_EVENTS)),
+        metrics=metrics,
     )
-    register_agents(app, settings, pipeline)
+    exporter = SiteExporter(metrics)
+    register_agents(app, settings, pipeline, reference, exporter)
     track_lag(app, metrics)
+    feeds_by_topic = {feed_topic(settings, feed): feed for feed in FEEDS}
+
+    @app.on_partitions_revoked.connect
+    async def _drop_revoked(_app: faust.App, revoked: set, **_kwargs: object) -> None:
+        pairs = [
+            (feeds_by_topic[tp.topic], tp.partition) for tp in revoked if tp.topic in feeds_by_topic
+        ]
+        dropped = exporter.drop_partitions(pairs)
+        if dropped:
+            log.info("partitions revoked: stopped exporting %d sites", dropped)
 
     return app
 

@@ -1,34 +1,51 @@
-"""One agent per feed; each feed module supplies its judgement of valid readings."""
+"""One agent per feed, each with its own state table; the feed modules say how they judge."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import faust
 
+from alerts.judge import Timing
 from envwatch.settings import Settings
+from schemas.reference import Reference
 from streams.agents import air, energy, water
-from streams.pipeline import Judge, Pipeline
+from streams.exporter import SiteExporter
+from streams.judging import FeedJudge, FeedSpec
+from streams.pipeline import Pipeline
 from streams.topics import feed_topic
 
-JUDGES: dict[str, Callable[[Pipeline], Judge]] = {
-    "air": air.judge,
-    "water": water.judge,
-    "energy": energy.judge,
-}
+SPECS: tuple[FeedSpec, ...] = (air.SPEC, water.SPEC, energy.SPEC)
 
 
-def register_agents(app: faust.App, settings: Settings, pipeline: Pipeline) -> None:
-    for feed, make_judge in JUDGES.items():
-        _register(app, settings, pipeline, feed, make_judge(pipeline))
+def register_agents(
+    app: faust.App,
+    settings: Settings,
+    pipeline: Pipeline,
+    reference: Reference,
+    exporter: SiteExporter,
+) -> None:
+    timing = Timing(settings.alert_for_s, settings.alert_clear_s)
+    for spec in SPECS:
+        # The changelog is partitioned by site key like the feed topic (use_partitioner), so a
+        # batch holding several partitions writes each site's state to its own partition.
+        table = app.Table(
+            f"{spec.feed}-state",
+            default=None,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=settings.topic_partitions,
+            use_partitioner=True,
+        )
+        judge = FeedJudge(spec, reference.sites(spec.feed), table, timing, exporter)
+        _register(app, settings, pipeline, spec.feed, judge)
 
 
 def _register(
-    app: faust.App, settings: Settings, pipeline: Pipeline, feed: str, judge: Judge
+    app: faust.App, settings: Settings, pipeline: Pipeline, feed: str, judge: FeedJudge
 ) -> None:
     topic = app.topic(feed_topic(settings, feed), key_type=bytes, value_type=bytes)
 
     async def agent(stream: faust.StreamT) -> None:
         await pipeline.consume(feed, stream, judge, settings.batch_max, settings.batch_within_s)
 
+    agent.__name__ = agent.__qualname__ = f"{feed}_agent"
     app.agent(topic, name=f"envwatch.{feed}")(agent)

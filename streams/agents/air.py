@@ -1,16 +1,8 @@
-"""The air feed's judgement of its valid readings."""
+"""The air feed: hourly AQI, the PM2.5 24-hour mean, pollution and sensor-fault alerts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from alerts.judge import judge_air
+from streams.judging import FeedSpec
 
-from schemas.models import Reading
-from streams.agents.latest import record_latest
-from streams.pipeline import Judge, Pipeline
-
-
-def judge(pipeline: Pipeline) -> Judge:
-    def judge_air(readings: Sequence[Reading]) -> None:
-        record_latest(pipeline, "air", readings)
-
-    return judge_air
+SPEC = FeedSpec("air", judge_air)

@@ -1,16 +1,8 @@
-"""The energy feed's judgement of its valid readings."""
+"""The energy feed: standard-coal equivalent, intensity against the unit's quota."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from alerts.judge import judge_energy
+from streams.judging import FeedSpec
 
-from schemas.models import Reading
-from streams.agents.latest import record_latest
-from streams.pipeline import Judge, Pipeline
-
-
-def judge(pipeline: Pipeline) -> Judge:
-    def judge_energy(readings: Sequence[Reading]) -> None:
-        record_latest(pipeline, "energy", readings)
-
-    return judge_energy
+SPEC = FeedSpec("energy", judge_energy)

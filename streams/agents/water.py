@@ -1,16 +1,8 @@
-"""The water feed's judgement of its valid readings."""
+"""The water feed: GB 3838 class of each sample against the section's target class."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from alerts.judge import judge_water
+from streams.judging import FeedSpec
 
-from schemas.models import Reading
-from streams.agents.latest import record_latest
-from streams.pipeline import Judge, Pipeline
-
-
-def judge(pipeline: Pipeline) -> Judge:
-    def judge_water(readings: Sequence[Reading]) -> None:
-        record_latest(pipeline, "water", readings)
-
-    return judge_water
+SPEC = FeedSpec("water", judge_water, extra_labels=lambda section: (section.control_level,))

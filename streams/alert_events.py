@@ -1,0 +1,38 @@
+"""Alert transitions as events on the alert topic, keyed by site, for downstream consumers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from alerts.judge import AlertEvent
+from streams.publish import send_confirmed
+
+
+def event_json(event: AlertEvent) -> bytes:
+    return orjson.dumps(
+        {
+            "condition": event.condition,
+            "feed": event.feed,
+            "site": event.site,
+            "county": event.county,
+            "parameter": event.parameter,
+            "severity": event.severity,
+            "transition": event.transition,
+            "at": event.at.isoformat(),
+            "value": event.value,
+            "limit": event.limit,
+            "edition": event.edition,
+        }
+    )
+
+
+class AlertEvents:
+    def __init__(self, topic: Any) -> None:
+        self._topic = topic
+
+    async def publish(self, events: Sequence[AlertEvent]) -> None:
+        for event in events:
+            await send_confirmed(self._topic, event.site.encode(), event_json(event))

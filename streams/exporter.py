@@ -1,0 +1,95 @@
+"""Per-site series: latest values, judged figures and firing alerts, owned by partition.
+
+A worker exports only the sites of the partitions it owns; when a rebalance takes a
+partition away, every series of its sites is removed, so two workers never export the same
+site and a dashboard never shows a stale value from a worker that gave the site up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from prometheus_client import Gauge
+
+from alerts.judge import Firing
+from alerts.metrics import Metrics
+
+
+@dataclass
+class _Exported:
+    """The label sets exported for one site, so they can be removed together."""
+
+    partition: int
+    series: set[tuple[Gauge, tuple[str, ...]]] = field(default_factory=set)
+
+
+class SiteExporter:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self._sites: dict[tuple[str, str], _Exported] = {}
+
+    def update(
+        self,
+        feed: str,
+        site: str,
+        county: str,
+        partition: int,
+        interval_s: float,
+        values: Mapping[str, float],
+        seen_at: float,
+        figures: Mapping[str, float],
+        firing: Iterable[Firing],
+        extra: tuple[str, ...] = (),
+    ) -> None:
+        """Export one site's state after a batch; ``extra`` completes the feed's figure labels."""
+        m = self.metrics
+        exported = self._sites.get((feed, site))
+        if exported is None or exported.partition != partition:
+            exported = self._sites[(feed, site)] = _Exported(partition)
+        keep: set[tuple[Gauge, tuple[str, ...]]] = set()
+
+        def put(gauge: Gauge, labels: tuple[str, ...], value: float) -> None:
+            gauge.labels(*labels).set(value)
+            keep.add((gauge, labels))
+
+        put(m.last_received, (feed, site, county), time.time())
+        put(m.expected_interval, (feed, site, county), interval_s)
+        put(m.last_seen, (feed, site, county), seen_at)
+        for parameter, value in values.items():
+            put(m.value, (feed, site, county, parameter), value)
+        for name, value in figures.items():
+            gauge = m.figures.get(f"{feed}_{name}")
+            if gauge is not None:
+                put(gauge, (site, county, *extra), value)
+        for alert in firing:
+            labels = (alert.condition, alert.severity, county, site, alert.parameter, feed)
+            put(m.alert_value, labels, alert.value)
+            put(m.alert_limit, labels, alert.limit)
+            put(m.alert_since, labels, alert.since)
+        stale = {
+            (gauge, labels)
+            for gauge, labels in exported.series - keep
+            if gauge in (m.alert_value, m.alert_limit, m.alert_since)
+        }
+        _remove(stale)
+        exported.series = (exported.series - stale) | keep
+
+    def drop_partitions(self, feed_partitions: Iterable[tuple[str, int]]) -> int:
+        """Remove every series of the sites on these (feed, partition) pairs."""
+        gone = set(feed_partitions)
+        dropped = 0
+        for (feed, site), exported in list(self._sites.items()):
+            if (feed, exported.partition) in gone:
+                _remove(exported.series)
+                del self._sites[(feed, site)]
+                dropped += 1
+        return dropped
+
+
+def _remove(series: Iterable[tuple[Gauge, tuple[str, ...]]]) -> None:
+    for gauge, labels in series:
+        with contextlib.suppress(KeyError):  # already gone
+            gauge.remove(*labels)

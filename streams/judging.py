@@ -1,0 +1,88 @@
+"""A feed's judgement of a batch: per-site state from the Faust table, verdicts, exports.
+
+State is read and written once per site per batch, not once per reading: a batch of sixty
+readings from one station costs one table read and one changelog record.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from alerts.judge import AlertEvent, SiteState, Timing, Verdict, firing_alerts
+from schemas.models import EnergyReading, Reading
+from streams.exporter import SiteExporter
+from streams.rows import rows_of
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder(SiteState).decode
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """What makes one feed's agent its own: how it judges, and the labels it exports."""
+
+    feed: str
+    judge: Callable[[SiteState, Any, Any, Timing], Verdict]
+    extra_labels: Callable[[Any], tuple[str, ...]] = lambda site: ()
+
+
+class FeedJudge:
+    def __init__(
+        self,
+        spec: FeedSpec,
+        sites: Mapping[str, Any],
+        table: Any,
+        timing: Timing,
+        exporter: SiteExporter,
+    ) -> None:
+        self.spec = spec
+        self.sites = sites
+        self.table = table
+        self.timing = timing
+        self.exporter = exporter
+
+    def __call__(self, readings: Sequence[tuple[Reading, int]]) -> list[AlertEvent]:
+        """Judge a batch of (reading, partition); returns the alert transitions made."""
+        by_site: dict[str, list[tuple[Reading, int]]] = defaultdict(list)
+        for item in readings:
+            by_site[item[0].site()].append(item)
+        events: list[AlertEvent] = []
+        for site_id, items in by_site.items():
+            events.extend(self._judge_site(site_id, items))
+        return events
+
+    def _judge_site(self, site_id: str, items: list[tuple[Reading, int]]) -> list[AlertEvent]:
+        key = site_id.encode()
+        stored = self.table.get(key)
+        state = _decode(stored) if stored else SiteState()
+        site = self.sites[site_id]
+        events: list[AlertEvent] = []
+        figures: dict[str, float] = {}
+        newest = items[0][0]
+        for reading, _ in items:
+            judged = self.spec.judge(state, reading, site, self.timing)
+            if judged.judged:
+                newest = reading
+                figures |= judged.figures
+                events.extend(judged.events)
+        self.table[key] = _encode(state)
+        values = {row[3]: row[4] for row in rows_of(self.spec.feed, newest)}
+        seen = newest.period_end if isinstance(newest, EnergyReading) else newest.ts
+        self.exporter.update(
+            self.spec.feed,
+            site_id,
+            site.county,
+            items[-1][1],
+            site.interval_s,
+            values,
+            seen.timestamp(),
+            figures,
+            firing_alerts(state),
+            self.spec.extra_labels(site),
+        )
+        return events
