@@ -1,0 +1,203 @@
+"""Air station detail: one station, chosen by the ``station`` variable.
+
+Live figures come from Prometheus; pollutant history, IAQI and completeness from PostgreSQL,
+so they reach back as far as the data does. IAQI is computed in SQL from the HJ 633 breakpoints
+of ``alerts/standards`` (each edition over the days it was in force), never retyped here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import stat, statetimeline, timeseries
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
+
+from alerts.standards.aqi import COLUMN
+from dashboards.common import (
+    AIR,
+    AQI_COLOURS,
+    BAD,
+    OK,
+    POSTGRES,
+    PROMETHEUS,
+    STATION,
+    aqi_mapping,
+    aqi_thresholds,
+    big_text,
+    category_thresholds,
+    dashboard,
+    editions,
+    last_value,
+    latest_edition,
+    layout,
+    prom,
+    sel,
+    sql,
+    thresholds,
+    values_sql,
+)
+
+UID = "envwatch-air-station"
+HOURLY_KEYS = ("so2_1h", "no2_1h", "co_1h", "o3_1h", "pm10_1h", "pm25_1h")
+STATIONS = """
+SELECT site_id AS __value, name_zh || ' ' || site_id AS __text
+FROM sites WHERE feed = 'air' ORDER BY site_id
+"""
+POLLUTANTS = """
+SELECT bucket AS time, parameter AS metric, avg_value AS value
+FROM readings_hourly
+WHERE feed = 'air' AND site_id = '$station' AND $__timeFilter(bucket)
+ORDER BY 1, 2
+"""
+COMPLETENESS = """
+SELECT bucket AS time, parameter AS metric, samples::float8 / 24 AS completeness
+FROM (SELECT date_trunc('day', bucket, 'Asia/Shanghai') AS bucket, parameter, count(*) AS samples
+      FROM readings_hourly
+      WHERE feed = 'air' AND site_id = '$station' AND $__timeFilter(bucket)
+      GROUP BY 1, 2) AS days
+ORDER BY 1, 2
+"""
+
+
+def breakpoints() -> str:
+    """Every IAQI segment of every AQI edition, with the days it applies to."""
+    rows: list[tuple[object, ...]] = []
+    for ed in editions("aqi"):
+        until = str(ed.effective_to or "9999-12-31")
+        iaqi = ed.data["breakpoints"]["iaqi"]
+        for key in HOURLY_KEYS:
+            column = [str(c) for c in ed.data["breakpoints"][COLUMN[key]]]
+            for i in range(len(column) - 1):
+                row = (str(ed.effective_from), until, key, column[i], column[i + 1])
+                rows.append((*row, iaqi[i], iaqi[i + 1]))
+            # Above the top breakpoint HJ 633 reports 500.
+            rows.append((str(ed.effective_from), until, key, column[-1], "1e12", 500, 500))
+    names = ("valid_from", "valid_to", "parameter", "c_lo", "c_hi", "i_lo", "i_hi")
+    return values_sql([tuple(_num(v) for v in r) for r in rows], names)
+
+
+def _num(v: object) -> object:
+    """Concentrations and dates travel as text; numbers become SQL numbers."""
+    return float(v) if isinstance(v, str) and v[0].isdigit() and "-" not in v else v
+
+
+def iaqi_sql() -> str:
+    return f"""
+SELECT h.bucket AS time, h.parameter AS metric,
+       ceil(t.i_lo + (t.i_hi - t.i_lo) * (h.avg_value - t.c_lo) / (t.c_hi - t.c_lo)) AS iaqi
+FROM readings_hourly h
+JOIN {breakpoints()}
+  ON t.parameter = h.parameter
+ AND (h.avg_value > t.c_lo OR (t.c_lo = 0 AND h.avg_value = 0)) AND h.avg_value <= t.c_hi
+ AND (h.bucket AT TIME ZONE 'Asia/Shanghai')::date BETWEEN t.valid_from::date AND t.valid_to::date
+WHERE h.feed = 'air' AND h.site_id = '$station' AND $__timeFilter(h.bucket)
+ORDER BY 1, 2
+"""
+
+
+def station_variable() -> db.QueryVariable:
+    return (
+        db.QueryVariable("station")
+        .label("站点 Station")
+        .datasource(POSTGRES)
+        .query(" ".join(STATIONS.split()))
+        .refresh(dm.VariableRefresh.ON_DASHBOARD_LOAD)
+    )
+
+
+def now_stat(title: str, expr: str, unit: str = "none", legend: str = "") -> stat.Panel:
+    return (
+        stat.Panel()
+        .title(title)
+        .datasource(PROMETHEUS)
+        .with_target(prom(expr, legend, instant=True))
+        .unit(unit)
+        .reduce_options(last_value())
+        .text(big_text(40, 16))
+        .color_mode(cm.BigValueColorMode.BACKGROUND)
+        .graph_mode(cm.BigValueGraphMode.NONE)
+    )
+
+
+def stats() -> list[stat.Panel]:
+    grade1, grade2 = latest_edition("air").data["limits"]["pm25"]["24h"]
+    return [
+        now_stat("AQI", sel("envwatch_air_aqi", STATION)).thresholds(aqi_thresholds()),
+        now_stat("类别", sel("envwatch_air_aqi_category", STATION))
+        .thresholds(category_thresholds(AQI_COLOURS))
+        .mappings(aqi_mapping()),
+        now_stat("PM2.5 24h", sel("envwatch_air_pm25_24h", STATION), "conµgm3").thresholds(
+            thresholds((None, OK), (float(grade1), AQI_COLOURS[1]), (float(grade2), BAD))
+        ),
+        now_stat(
+            "距上次数据",
+            f"time() - {sel('envwatch_site_last_seen_timestamp_seconds', AIR, STATION)}",
+            "s",
+        ).thresholds(thresholds((None, OK), (7200, AQI_COLOURS[2]), (21600, BAD))),
+    ]
+
+
+def latest_values() -> stat.Panel:
+    return (
+        now_stat("最新浓度", sel("envwatch_reading_value", AIR, STATION), legend="{{parameter}}")
+        .color_mode(cm.BigValueColorMode.NONE)
+        .text(big_text(24, 14))
+    )
+
+
+def history(title: str, query: str, unit: str) -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title(title)
+        .datasource(POSTGRES)
+        .with_target(sql(query, series=True))
+        .unit(unit)
+        .min(0)
+        .legend(cb.VizLegendOptions().show_legend(True).display_mode(cm.LegendDisplayMode.LIST))
+    )
+
+
+def category_history() -> statetimeline.Panel:
+    return (
+        statetimeline.Panel()
+        .title("AQI 类别历史")
+        .datasource(PROMETHEUS)
+        .with_target(prom(sel("envwatch_air_aqi_category", STATION), "AQI 类别"))
+        .thresholds(category_thresholds(AQI_COLOURS))
+        .mappings(aqi_mapping())
+        .color_scheme(db.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS))
+        .show_value(cm.VisibilityMode.NEVER)
+    )
+
+
+def completeness() -> timeseries.Panel:
+    hours = latest_edition("air").data["validity"]["hours_per_day"]
+    return (
+        history(f"数据完整率（日有效须 ≥ {hours}/24 小时）", COMPLETENESS, "percentunit")
+        .max(1)
+        .draw_style(cm.GraphDrawStyle.BARS)
+        .thresholds(thresholds((None, BAD), (hours / 24, "transparent")))
+        .thresholds_style(cb.GraphThresholdsStyleConfig().mode(cm.GraphTresholdsStyleMode.DASHED))
+    )
+
+
+def build() -> Any:
+    board = dashboard(UID, "空气站点详情 Air station", since="now-7d").with_variable(
+        station_variable()
+    )
+    aqi, category, pm25, age = stats()
+    return layout(
+        board,
+        (aqi, 0, 0, 4, 5),
+        (category, 4, 0, 4, 5),
+        (pm25, 8, 0, 4, 5),
+        (age, 12, 0, 4, 5),
+        (latest_values(), 16, 0, 8, 5),
+        (history("污染物小时浓度（µg/m³，CO 为 mg/m³）", POLLUTANTS, "none"), 0, 5, 24, 9),
+        (history("分指数 IAQI", iaqi_sql(), "none"), 0, 14, 12, 9),
+        (category_history(), 12, 14, 12, 9),
+        (completeness(), 0, 23, 24, 7),
+    )
