@@ -1,10 +1,37 @@
-"""``envwatch notify``: placeholder until its module lands; says so rather than pretending."""
+"""``envwatch notify``: the relay between Alertmanager and the WeCom / DingTalk robots."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+
+from envwatch.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("notify", help="not available yet")
-    parser.set_defaults(func=lambda args, settings: (print("not available yet") or 2))
+    parser = sub.add_parser(
+        "notify",
+        help="relay Alertmanager webhooks to WeCom/DingTalk robots (ENVWATCH_NOTIFY_*)",
+        description="POST /alertmanager?channel=wecom|dingtalk|json, GET /healthz; "
+        "listens on ENVWATCH_NOTIFY_HOST:ENVWATCH_NOTIFY_PORT.",
+    )
+    parser.set_defaults(func=handler)
+
+
+def handler(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from alerts.notify.server import build_app, config_from_settings
+
+    config = config_from_settings(settings)
+    if not (config.wecom_url or config.dingtalk_url or config.fallback_url):
+        log.warning("no robot or fallback URL configured: every notification will get a 502")
+    web.run_app(
+        build_app(config),
+        host=settings.notify_host,
+        port=settings.notify_port,
+        print=lambda text: log.info("%s", text.strip()),
+    )
+    return 0
