@@ -84,7 +84,8 @@ def quantity(raw: str, unit: str) -> str:
         return CLASS_ZH[int(value)]
     if unit == "s":
         return duration_zh(value)
-    return f"{number(value)}{' ' if unit and unit[0].isascii() and unit != '%' else ''}{unit}"
+    spaced = unit and unit != "%" and unit[0] < "\u2e80"  # "80 µg/m³", "72%", "3吨标准煤"
+    return f"{number(value)}{' ' if spaced else ''}{unit}"
 
 
 def _time(text: str) -> datetime | None:
