@@ -1,0 +1,160 @@
+"""Every PromQL expression of every panel, asked of a real Prometheus scraping a real worker.
+
+The worker is fed a few readings of each feed and one bad message, so the pipeline metrics,
+latest values and dead letters exist. Each expression must be accepted; those over metrics the
+worker exports now must return series, unless listed below with the reason they may be empty.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from dashboards.build import MODULES, as_dict
+from envwatch.embedded import free_port
+from envwatch.settings import Settings
+from envwatch.summary import scrape
+from schemas.reference import load_reference
+from tests.support.grafana_macros import expand_variables, targets
+from tests.support.services import WorkerProcess, producer, wait_until
+
+# Empty is a right answer for these while nothing is wrong; they are still checked for syntax.
+MAY_BE_EMPTY = {
+    "ALERTS": "no alert rules are loaded in this test; nothing fires",
+    "> 7200": "no site has been silent for two hours",
+    "envwatch_target_": "targets need a year of daily data before they are exported",
+    "envwatch_alert_value": "exported only while an alert fires",
+    "envwatch_consumer_lag": "the worker reports lag only once it owns partitions with a backlog",
+}
+NAME = re.compile(r"\b(envwatch_[a-z0-9_]+|ALERTS|up)\b")
+
+
+def _feed(settings: Settings) -> str:
+    ref = load_reference()
+    station, section, unit = (next(iter(ref.sites(f))) for f in ("air", "water", "energy"))
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    send = producer(settings)
+    for h in range(6, 0, -1):
+        ts = (now - timedelta(hours=h)).isoformat()
+        air = {"station_id": station, "ts": ts, "pm25": 40.0 + h, "pm10": 70.0, "no2": 30.0}
+        air |= {"so2": 8.0, "co": 0.7, "o3": 90.0}
+        send.send(settings.topic("air"), orjson.dumps(air), key=station.encode())
+        water = {"section_id": section, "ts": ts, "ph": 7.3, "do": 6.4, "nh3n": 0.4, "tp": 0.1}
+        water |= {"codmn": 3.5}
+        send.send(settings.topic("water"), orjson.dumps(water), key=section.encode())
+    start, end = now - timedelta(days=1), now
+    energy = {"unit_id": unit, "period_start": start.isoformat(), "period_end": end.isoformat()}
+    energy |= {"electricity_kwh": 2.0e6, "raw_coal_t": 300.0, "output_10k_yuan": 1500.0}
+    send.send(settings.topic("energy"), orjson.dumps(energy), key=unit.encode())
+    send.send(settings.topic("air"), b"{not json", key=station.encode())
+    send.flush()
+    send.close()
+    return station
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Starts Prometheus on a free loopback port; call with the worker's host:port."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(target: str) -> str:
+        port = free_port()
+        config = tmp_path / "prometheus.yml"
+        config.write_text(
+            json.dumps(
+                {
+                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                    "scrape_configs": [
+                        {"job_name": "envwatch-worker", "static_configs": [{"targets": [target]}]}
+                    ],
+                }
+            )
+        )
+        log = (tmp_path / "prometheus.log").open("ab")
+        processes.append(
+            subprocess.Popen(
+                [
+                    "prometheus",
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _ready(url), 30, "Prometheus to be ready")
+        return url
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(20)
+
+
+def _ready(url: str) -> bool:
+    try:
+        urllib.request.urlopen(f"{url}/-/ready", timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def query(url: str, expr: str) -> dict[str, Any]:
+    params = urllib.parse.urlencode({"query": expr})
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/query?{params}", timeout=5) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:  # 400 with the parser's message
+        return json.load(error)
+
+
+def test_every_panel_expression_runs_on_prometheus(
+    settings: Settings, start_worker: Callable[..., WorkerProcess], prometheus: Callable[[str], str]
+) -> None:
+    worker = start_worker(settings)
+    station = _feed(settings)
+    wait_until(lambda: worker.metric("envwatch_dead_letters_total") >= 1, 60, "a dead letter")
+    for feed in ("air", "water", "energy"):
+        wait_until(lambda f=feed: worker.metric("envwatch_rows_written_total", feed=f), 60, feed)
+    url = prometheus(f"127.0.0.1:{settings.metrics_port}")
+    exported = {re.sub(r"_(bucket|count|sum)$", "", n) for n in scrape(worker.metrics_url)} | {"up"}
+    wait_until(
+        lambda: (
+            len(_series(url, "envwatch_readings_consumed_total[10s]"))
+            and len(_series(url, "envwatch_readings_consumed_total[10s]")[0]["values"]) >= 3
+        ),
+        30,
+        "three scrapes",
+    )
+
+    checked, live = 0, []
+    for board in (as_dict(m) for m in MODULES):
+        for target in targets(board, "prometheus"):
+            expr = expand_variables(target.query["expr"], {"station": station})
+            answer = query(url, expr)
+            assert answer["status"] == "success", f"{target.where}: {expr}: {answer}"
+            checked += 1
+            names = {n.removesuffix("_total") for n in NAME.findall(expr)}
+            now = all(n in exported or f"{n}_total" in exported or n in {"ALERTS"} for n in names)
+            excused = [why for key, why in MAY_BE_EMPTY.items() if key in expr]
+            if now and not excused:
+                assert answer["data"]["result"], f"{target.where}: {expr} returned nothing"
+                live.append(expr)
+    print(f"{checked} expressions accepted, {len(live)} returned series")
+    assert checked >= 40 and len(live) >= 15, (checked, live)
+
+
+def _series(url: str, expr: str) -> list[dict[str, Any]]:
+    return query(url, expr)["data"]["result"]
