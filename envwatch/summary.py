@@ -32,6 +32,8 @@ class Summary:
             return "worker starting (metrics not up yet)"
         readings = sum(samples.get("envwatch_readings_consumed_total", {}).values())
         rows = sum(samples.get("envwatch_rows_written_total", {}).values())
+        again = sum(samples.get("envwatch_rows_duplicate_total", {}).values())
+        alerts = len(samples.get("envwatch_alert_value", {}))
         now = time.monotonic()
         rate = 0.0
         if self._last is not None and now > self._last[0]:
@@ -42,6 +44,6 @@ class Summary:
             reasons[dict(labels)["reason"]] += value
         dead = ", ".join(f"{r} {int(v)}" for r, v in sorted(reasons.items())) or "none"
         return (
-            f"{rate:8.0f} readings/s | {int(readings)} readings, {int(rows)} rows written | "
-            f"dead-lettered: {dead}"
+            f"{rate:7.0f} readings/s | {int(readings)} readings | {int(rows)} rows stored, "
+            f"{int(again)} already there | {alerts} alerts firing | dead-lettered: {dead}"
         )
