@@ -50,7 +50,7 @@ def datasources(src: Sources) -> list[dict[str, Any]]:
             "jsonData": {
                 "database": src.postgres_db,
                 "sslmode": "disable",
-                "postgresVersion": 1500,
+                "postgresVersion": 1600,
                 "timescaledb": True,
             },
             "secureJsonData": {"password": src.postgres_password},
