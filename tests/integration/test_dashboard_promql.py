@@ -127,7 +127,9 @@ def test_every_panel_expression_runs_on_prometheus(
     station = _feed(settings)
     wait_until(lambda: worker.metric("envwatch_dead_letters_total") >= 1, 60, "a dead letter")
     for feed in ("air", "water", "energy"):
-        wait_until(lambda f=feed: worker.metric("envwatch_rows_written_total", feed=f), 60, feed)
+        wait_until(
+            lambda f=feed: worker.metric("envwatch_readings_consumed_total", feed=f), 60, feed
+        )
     url = prometheus(f"127.0.0.1:{settings.metrics_port}")
     exported = {re.sub(r"_(bucket|count|sum)$", "", n) for n in scrape(worker.metrics_url)} | {"up"}
     wait_until(
