@@ -37,6 +37,8 @@ SEVERITY: dict[str, Severity] = {
     "energy_unit_intensity": "warning",
     "dq_flatline": "warning",
     "dq_spike": "warning",
+    "target_bad_day_budget": "warning",
+    "target_class3_share": "warning",
 }
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import msgspec
 
+from alerts import air_day
 from alerts.conditions import (
     SEVERITY,
     Check,
@@ -42,6 +44,9 @@ class SiteState(msgspec.Struct, omit_defaults=True):
     recent: dict[str, list[float]] = {}
     alerts: dict[str, AlertState] = {}
     ytd: tuple[int, float] = (0, 0.0)  # energy: (year, tce so far)
+    day: str = ""  # air: the local day being collected, and its hourly values
+    today: dict[str, list[float | None]] = {}
+    last_class: int = 0  # water: class of the latest sample
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +87,15 @@ class Verdict:
     firing: list[Firing] = field(default_factory=list)
     edition: str = ""
     judged: bool = True
+    summary: dict[str, object] | None = None  # for the city-wide target progress
 
 
-def _apply(
-    state: SiteState,
+class HasAlerts(Protocol):
+    alerts: dict[str, AlertState]
+
+
+def apply_checks(
+    state: HasAlerts,
     checks: list[Check],
     at: datetime,
     feed: str,
@@ -94,6 +104,7 @@ def _apply(
     timing: Timing,
     verdict: Verdict,
 ) -> None:
+    """Step each check's alert; transitions and the alerts firing now go to ``verdict``."""
     stamp = at.timestamp()
     alerts = dict(state.alerts)
     for check in checks:
@@ -123,7 +134,7 @@ def _apply(
     verdict.firing.extend(firing_alerts(state))
 
 
-def firing_alerts(state: SiteState) -> list[Firing]:
+def firing_alerts(state: HasAlerts) -> list[Firing]:
     """The alerts of a site that are firing now."""
     firing = []
     for key, alert in state.alerts.items():
@@ -180,9 +191,21 @@ def judge_air(state: SiteState, reading: AirReading, station: Station, timing: T
             window = air_limits.o3_8h_mean(_hourly(state, "o3", hour, reading.o3, 8), at=reading.ts)
             if isinstance(window, air_limits.Mean):
                 conc["o3_8h"] = float(window)
-        for p in AIR_POLLUTANTS:
-            if getattr(reading, p) is not None:
-                _remember(state, p, getattr(reading, p))
+        measured = {
+            p: getattr(reading, p) for p in AIR_POLLUTANTS if getattr(reading, p) is not None
+        }
+        for p, value in measured.items():
+            _remember(state, p, value)
+        state.day, state.today, closed = air_day.record_hour(
+            state.day, state.today, reading.ts, measured
+        )
+        if closed is not None and closed[1]:
+            verdict.summary = {
+                "kind": "air_day",
+                "site": station.id,
+                "day": closed[0].isoformat(),
+                "means": closed[1],
+            }
     index = None
     try:
         result = aqi.hourly_aqi(conc, at=reading.ts) if period == "1h" else None
@@ -197,7 +220,7 @@ def judge_air(state: SiteState, reading: AirReading, station: Station, timing: T
     if pm25_24h is not None:
         verdict.figures["pm25_24h"] = pm25_24h
     checks = air_checks(index, pm25_24h, limit) + quality_checks(state.recent)
-    _apply(state, checks, reading.ts, "air", station.id, station.county, timing, verdict)
+    apply_checks(state, checks, reading.ts, "air", station.id, station.county, timing, verdict)
     return verdict
 
 
@@ -223,10 +246,18 @@ def judge_water(
     if sample is not None:
         verdict.edition = sample.edition
         verdict.figures["class"] = sample.water_class
+        if sample.water_class != state.last_class:
+            state.last_class = sample.water_class
+            verdict.summary = {
+                "kind": "section_class",
+                "site": section.id,
+                "level": section.control_level,
+                "class": sample.water_class,
+            }
         checks += water_checks(
             sample.water_class, section.target_class, sample.controlling[0], section.drinking_source
         )
-    _apply(state, checks, reading.ts, "water", section.id, section.county, timing, verdict)
+    apply_checks(state, checks, reading.ts, "water", section.id, section.county, timing, verdict)
     return verdict
 
 
@@ -253,7 +284,7 @@ def judge_energy(
             intensity = energy.intensity(converted.tce, reading.output_10k_yuan)
             verdict.figures["intensity"] = intensity
     checks = energy_checks(intensity, unit.intensity_quota_tce_per_10k_yuan)
-    _apply(state, checks, reading.period_end, "energy", unit.id, unit.county, timing, verdict)
+    apply_checks(state, checks, reading.period_end, "energy", unit.id, unit.county, timing, verdict)
     return verdict
 
 

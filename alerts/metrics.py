@@ -157,6 +157,27 @@ class Metrics:
             alert,
             registry=registry,
         )
+        self.target_value = Gauge(
+            "envwatch_target_value",
+            "Progress figure of a plan target (ratios in %)",
+            ["target"],
+            registry=registry,
+        )
+        self.target_goal = Gauge(
+            "envwatch_target_goal",
+            "The plan's figure for the target",
+            ["target"],
+            registry=registry,
+        )
+        self.target_status = Gauge(
+            "envwatch_target_status", "0 met, 1 at risk, 2 missed", ["target"], registry=registry
+        )
+        self.county_cap = Gauge(
+            "envwatch_county_energy_cap_tce",
+            "A county's annual energy cap from the register (tce)",
+            ["county"],
+            registry=registry,
+        )
         self.alert_transitions = Counter(
             "envwatch_alert_transitions",
             "Alert transitions decided by the worker",

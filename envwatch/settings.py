@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Alerting: condition timing, and the notification relay (`envwatch notify`)
     alert_for_s: float = 3600.0
     alert_clear_s: float = 3600.0
+    targets_file: Path | None = None  # default: alerts/targets.toml, the plan's figures
+    bad_day_budget_warning: int = 10  # warn when the year can absorb this few more bad days
     notify_host: str = "0.0.0.0"
     notify_port: int = 9095
     notify_wecom_url: SecretStr = SecretStr("")

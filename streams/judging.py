@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -20,6 +20,14 @@ from streams.rows import rows_of
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(SiteState).decode
+
+
+@dataclass
+class Judged:
+    """What a batch produced besides stored rows: alert transitions and target summaries."""
+
+    events: list[AlertEvent] = field(default_factory=list)
+    summaries: list[dict[str, object]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -46,22 +54,21 @@ class FeedJudge:
         self.timing = timing
         self.exporter = exporter
 
-    def __call__(self, readings: Sequence[tuple[Reading, int]]) -> list[AlertEvent]:
-        """Judge a batch of (reading, partition); returns the alert transitions made."""
+    def __call__(self, readings: Sequence[tuple[Reading, int]]) -> Judged:
+        """Judge a batch of (reading, partition)."""
         by_site: dict[str, list[tuple[Reading, int]]] = defaultdict(list)
         for item in readings:
             by_site[item[0].site()].append(item)
-        events: list[AlertEvent] = []
+        judged = Judged()
         for site_id, items in by_site.items():
-            events.extend(self._judge_site(site_id, items))
-        return events
+            self._judge_site(site_id, items, judged)
+        return judged
 
-    def _judge_site(self, site_id: str, items: list[tuple[Reading, int]]) -> list[AlertEvent]:
+    def _judge_site(self, site_id: str, items: list[tuple[Reading, int]], out: Judged) -> None:
         key = site_id.encode()
         stored = self.table.get(key)
         state = _decode(stored) if stored else SiteState()
         site = self.sites[site_id]
-        events: list[AlertEvent] = []
         figures: dict[str, float] = {}
         newest = items[0][0]
         for reading, _ in items:
@@ -69,7 +76,9 @@ class FeedJudge:
             if judged.judged:
                 newest = reading
                 figures |= judged.figures
-                events.extend(judged.events)
+                out.events.extend(judged.events)
+                if judged.summary is not None:
+                    out.summaries.append(judged.summary)
         self.table[key] = _encode(state)
         values = {row[3]: row[4] for row in rows_of(self.spec.feed, newest)}
         seen = newest.period_end if isinstance(newest, EnergyReading) else newest.ts
@@ -85,4 +94,3 @@ class FeedJudge:
             firing_alerts(state),
             self.spec.extra_labels(site),
         )
-        return events

@@ -17,13 +17,15 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import faust
+import orjson
 
-from alerts.judge import AlertEvent
 from alerts.metrics import Metrics
 from schemas.decode import FeedDecoder
 from schemas.models import Reading
 from streams.alert_events import AlertEvents
 from streams.deadletter import DeadLetters
+from streams.judging import Judged
+from streams.publish import send_confirmed
 from streams.rows import Row, rows_of
 from streams.sink import ReadingSink
 
@@ -31,9 +33,9 @@ log = logging.getLogger(__name__)
 
 
 class Judge(Protocol):
-    """A feed's judgement of valid (reading, partition) pairs; returns alert transitions."""
+    """A feed's judgement of valid (reading, partition) pairs."""
 
-    def __call__(self, readings: Sequence[tuple[Reading, int]]) -> list[AlertEvent]: ...
+    def __call__(self, readings: Sequence[tuple[Reading, int]]) -> Judged: ...
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Pipeline:
     sink: ReadingSink
     dead_letters: DeadLetters
     alert_events: AlertEvents
+    summaries: Any  # the summaries topic
     metrics: Metrics
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
@@ -70,7 +73,8 @@ class Pipeline:
         self.metrics.readings.labels(feed).inc(len(valid))
         if not valid:
             return 0
-        transitions = judge(valid)
+        judged = judge(valid)
+        transitions = judged.events
         rows: list[Row] = []
         for reading, _ in valid:
             rows.extend(rows_of(feed, reading))
@@ -81,6 +85,8 @@ class Pipeline:
         self.metrics.rows_written.labels(feed).inc(stored)
         self.metrics.rows_duplicate.labels(feed).inc(len(rows) - stored)
         self.metrics.last_write.labels(feed).set_to_current_time()
+        for summary in judged.summaries:
+            await send_confirmed(self.summaries, b"city", orjson.dumps(summary))
         if transitions:
             await self.alert_events.publish(transitions)
             for t in transitions:

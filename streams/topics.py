@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 DEAD_LETTER = "deadletter"
 ALERT_EVENTS = "alerts"
+# Daily station means and section classes for the city-wide targets: one partition, because
+# the good-day ratio and the section shares are judged over all sites together.
+SUMMARIES = "summaries"
 
 
 def feed_topic(settings: Settings, feed: str) -> str:
@@ -38,7 +41,12 @@ def all_topics(settings: Settings) -> dict[str, dict[str, str]]:
             "cleanup.policy": "delete",
         },
         settings.topic(ALERT_EVENTS): {"retention.ms": keep, "cleanup.policy": "delete"},
+        settings.topic(SUMMARIES): {"retention.ms": keep, "cleanup.policy": "delete"},
     }
+
+
+def partitions_of(settings: Settings, name: str) -> int:
+    return 1 if name == settings.topic(SUMMARIES) else settings.topic_partitions
 
 
 def ensure_topics(settings: Settings) -> list[str]:
@@ -47,7 +55,9 @@ def ensure_topics(settings: Settings) -> list[str]:
     try:
         existing = set(admin.list_topics())
         wanted = [
-            NewTopic(name, settings.topic_partitions, settings.topic_replication, topic_configs=cfg)
+            NewTopic(
+                name, partitions_of(settings, name), settings.topic_replication, topic_configs=cfg
+            )
             for name, cfg in all_topics(settings).items()
             if name not in existing
         ]

@@ -9,11 +9,13 @@ import faust
 from prometheus_client import CollectorRegistry, start_http_server
 
 from alerts.metrics import Metrics
+from alerts.targets import load_targets
 from envwatch.settings import Settings
 from schemas.decode import FeedDecoder, Rules
 from schemas.models import FEEDS
 from schemas.reference import load_reference
 from streams.agents import register_agents
+from streams.agents.targets import TargetTracker, register_targets
 from streams.alert_events import AlertEvents
 from streams.app import create_app
 from streams.deadletter import DeadLetters
@@ -21,7 +23,7 @@ from streams.exporter import SiteExporter
 from streams.lag import track_lag
 from streams.pipeline import Pipeline
 from streams.sink import ReadingSink
-from streams.topics import ALERT_EVENTS, DEAD_LETTER, feed_topic
+from streams.topics import ALERT_EVENTS, DEAD_LETTER, SUMMARIES, feed_topic
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +55,21 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
         sink=sink,
         dead_letters=DeadLetters(topic(DEAD_LETTER)),
         alert_events=AlertEvents(topic(ALERT_EVENTS)),
+        summaries=topic(SUMMARIES),
         metrics=metrics,
     )
     exporter = SiteExporter(metrics)
+    for county in reference.counties.values():
+        metrics.county_cap.labels(county.code).set(county.energy_cap_tce)
     register_agents(app, settings, pipeline, reference, exporter)
+    targets = load_targets(settings.targets_file) if settings.targets_file else load_targets()
+    register_targets(
+        app,
+        settings,
+        lambda table: TargetTracker(table, targets, metrics, settings.bad_day_budget_warning),
+        sink,
+        pipeline.alert_events,
+    )
     track_lag(app, metrics)
     feeds_by_topic = {feed_topic(settings, feed): feed for feed in FEEDS}
 

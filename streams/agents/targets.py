@@ -1,0 +1,107 @@
+"""The city-wide agent: summaries of all sites in, plan-target progress and alerts out.
+
+It reads the single-partition summaries topic, so exactly one worker holds the city's state
+(in its own table) and exports the target series; when that partition moves, so do they.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import faust
+import msgspec
+import orjson
+
+from alerts.city import STATUS_CODE, CityState, add_air_day, add_section_class, progress
+from alerts.judge import AlertEvent, Timing, Verdict, apply_checks
+from alerts.metrics import Metrics
+from alerts.targets import Targets
+from envwatch.settings import Settings
+from streams.alert_events import AlertEvents
+from streams.sink import ReadingSink
+from streams.topics import SUMMARIES
+
+KEY = b"city"
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder(CityState).decode
+
+
+class TargetTracker:
+    """Applies summaries to the city's state and exports progress; no I/O of its own."""
+
+    def __init__(self, table: Any, targets: Targets, metrics: Metrics, budget_warning: int) -> None:
+        self.table = table
+        self.targets = targets
+        self.metrics = metrics
+        self.budget_warning = budget_warning
+        self._alert_labels: set[tuple[str, ...]] = set()
+
+    def apply(self, summaries: list[dict[str, Any]]) -> list[AlertEvent]:
+        stored = self.table.get(KEY)
+        state = _decode(stored) if stored else CityState()
+        for s in summaries:
+            if s.get("kind") == "air_day":
+                add_air_day(state, date.fromisoformat(s["day"]), s["site"], s["means"])
+            elif s.get("kind") == "section_class":
+                add_section_class(state, s["site"], s["level"], int(s["class"]))
+        days = list(state.open_days) + list(state.closed_aqi)
+        as_of = date.fromisoformat(max(days)) if days else datetime.now(UTC).date()
+        figures, checks = progress(state, as_of, self.targets, self.budget_warning)
+        at = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+        verdict = Verdict()
+        apply_checks(state, checks, at, "city", "city", "all", Timing(0, 0), verdict)
+        self.table[KEY] = _encode(state)
+        m = self.metrics
+        for name, figure in figures.items():
+            m.target_value.labels(name).set(figure.value)
+            m.target_goal.labels(name).set(figure.goal)
+            m.target_status.labels(name).set(STATUS_CODE[figure.status])
+        firing = {
+            (a.condition, a.severity, "all", "city", a.parameter, "city"): a for a in verdict.firing
+        }
+        for labels, alert in firing.items():
+            m.alert_value.labels(*labels).set(alert.value)
+            m.alert_limit.labels(*labels).set(alert.limit)
+            m.alert_since.labels(*labels).set(alert.since)
+        for labels in self._alert_labels - set(firing):
+            for gauge in (m.alert_value, m.alert_limit, m.alert_since):
+                gauge.remove(*labels)
+        self._alert_labels = set(firing)
+        return verdict.events
+
+
+def register_targets(
+    app: faust.App,
+    settings: Settings,
+    tracker_factory: Any,
+    sink: ReadingSink,
+    alert_events: AlertEvents,
+) -> None:
+    table = app.Table(
+        "city-state",
+        default=None,
+        key_type=bytes,
+        value_type=bytes,
+        use_partitioner=True,
+        partitions=1,
+    )
+    tracker: TargetTracker = tracker_factory(table)
+    topic = app.topic(settings.topic(SUMMARIES), key_type=bytes, value_type=bytes, partitions=1)
+
+    async def targets_agent(stream: faust.StreamT) -> None:
+        async for events in stream.noack_take(settings.batch_max, within=settings.batch_within_s):
+            summaries = []
+            for event in events:
+                try:
+                    summaries.append(orjson.loads(event.message.value))
+                except orjson.JSONDecodeError:
+                    continue  # written by this program only; nothing to dead-letter
+            transitions = tracker.apply(summaries)
+            if transitions:
+                await sink.write((), transitions)
+                await alert_events.publish(transitions)
+            for event in events:
+                await stream.ack(event)
+
+    app.agent(topic, name="envwatch.targets")(targets_agent)

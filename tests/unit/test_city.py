@@ -1,0 +1,120 @@
+"""Daily closing of a station's hours, and city-wide progress against the plan targets."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from alerts.air_day import CHINA, local_slot, record_hour
+from alerts.city import CityState, add_air_day, add_section_class, city_aqi, daily_aqis, progress
+from alerts.targets import load_targets
+
+TARGETS = load_targets()
+
+
+def test_hour_ending_at_midnight_belongs_to_the_day_before():
+    assert local_slot(datetime(2025, 6, 2, 0, 0, tzinfo=CHINA)) == (date(2025, 6, 1), 23)
+    assert local_slot(datetime(2025, 6, 2, 1, 0, tzinfo=CHINA)) == (date(2025, 6, 2), 0)
+
+
+def test_day_closes_with_valid_means_only():
+    day, today, closed = "", {}, None
+    start = datetime(2025, 6, 1, 1, 0, tzinfo=CHINA)
+    for h in range(24):
+        values = {"pm25": 40.0, "o3": 100.0 + h}
+        if h < 19:
+            values["no2"] = 30.0  # 19 valid hours of NO2: its mean is not valid
+        day, today, closed = record_hour(day, today, start + timedelta(hours=h), values)
+        assert closed is None
+    day, today, closed = record_hour(day, today, start + timedelta(hours=24), {"pm25": 10.0})
+    assert closed is not None
+    finished, means = closed
+    assert finished == date(2025, 6, 1)
+    assert means["pm25_24h"] == pytest.approx(40.0)
+    assert "no2_24h" not in means
+    assert means["o3_1h"] == 123.0
+    assert means["o3_8h"] == pytest.approx(sum(range(116, 124)) / 8)  # the last window
+    assert day == "2025-06-02"
+
+
+def test_an_hour_of_a_closed_day_is_not_counted_again():
+    day, today, _ = record_hour(
+        "2025-06-02", {}, datetime(2025, 6, 2, 5, tzinfo=CHINA), {"pm25": 1.0}
+    )
+    again = record_hour(day, today, datetime(2025, 6, 1, 5, tzinfo=CHINA), {"pm25": 99.0})
+    assert again == (day, today, None)
+
+
+def test_city_aqi_is_the_aqi_of_the_mean_concentrations():
+    # PM2.5 means 60 and 90 -> 75 -> IAQI 100 exactly by HJ 633-2012; 114 by the 2026 edition.
+    stations = {"a": {"pm25_24h": 60.0}, "b": {"pm25_24h": 90.0}}
+    assert city_aqi(stations, date(2025, 6, 1)) == 100
+    assert city_aqi(stations, date(2026, 6, 1)) == 114
+    assert city_aqi({"a": {"no2_24h": 30.0}}, date(2025, 6, 1)) is None  # no PM2.5
+
+
+def fill_year(state: CityState, year: int, days: int, bad_every: int) -> None:
+    for i in range(days):
+        pm = 120.0 if i % bad_every == 0 else 30.0
+        add_air_day(state, date(year, 1, 1) + timedelta(days=i), "s1", {"pm25_24h": pm})
+
+
+def test_days_close_two_days_later_and_progress_counts_them():
+    state = CityState()
+    fill_year(state, 2025, 100, bad_every=5)  # 20 bad days out of 100
+    assert len(state.open_days) == 2 and len(state.closed_aqi) == 98
+    figures, checks = progress(state, date(2025, 4, 10), TARGETS, budget_warning=10)
+    assert figures["aqi_good_day_ratio"].value == pytest.approx(0.80)
+    assert figures["aqi_good_day_ratio"].goal == pytest.approx(0.85)
+    # 80 good of 100; 265 days left: (80 + 265 - b) / 365 >= 0.85 -> b <= 34.75 -> 34.
+    assert figures["bad_day_budget"].value == 34
+    assert figures["aqi_good_day_ratio"].status == "at_risk"
+    (budget,) = [c for c in checks if c.condition == "target_bad_day_budget"]
+    assert not budget.observation.breach
+
+
+def test_budget_nearly_spent_breaches():
+    state = CityState()
+    fill_year(state, 2025, 300, bad_every=4)  # 75 bad days of 300
+    figures, checks = progress(state, date(2025, 10, 27), TARGETS, budget_warning=10)
+    assert figures["bad_day_budget"].value == 0
+    assert figures["aqi_good_day_ratio"].status == "missed"
+    assert [c.observation.breach for c in checks if c.condition == "target_bad_day_budget"] == [
+        True
+    ]
+
+
+def test_a_new_year_starts_afresh_and_an_old_one_is_ignored():
+    state = CityState()
+    fill_year(state, 2025, 10, bad_every=2)
+    add_air_day(state, date(2026, 1, 1), "s1", {"pm25_24h": 20.0})
+    assert list(daily_aqis(state)) == ["2026-01-01"]
+    add_air_day(state, date(2025, 12, 31), "s1", {"pm25_24h": 500.0})
+    assert list(daily_aqis(state)) == ["2026-01-01"]
+
+
+def test_section_shares_by_level():
+    state = CityState()
+    for i, (level, cls) in enumerate(
+        [("county_boundary", 2)] * 9
+        + [("county_boundary", 4)]
+        + [("provincial", 3)] * 3
+        + [("provincial", 5)]
+    ):
+        add_section_class(state, f"s{i}", level, cls)
+    figures, checks = progress(state, date(2025, 6, 1), TARGETS, budget_warning=10)
+    assert figures["county_boundary_class3_ratio"].value == pytest.approx(0.90)
+    assert figures["county_boundary_class3_ratio"].status == "met"
+    assert figures["provincial_section_class3_ratio"].value == pytest.approx(0.75)
+    assert figures["water_class3_ratio"].value == pytest.approx(12 / 14)
+    assert figures["class5_sections"].value == 1
+    assert figures["class5_sections"].status == "at_risk"
+    breached = {c.parameter for c in checks if c.observation.breach}
+    assert breached == set()
+    add_section_class(state, "s0", "county_boundary", 4)  # 80% now, below 90%
+    _, checks = progress(state, date(2025, 6, 1), TARGETS, budget_warning=10)
+    boundary = next(c for c in checks if c.parameter == "county_boundary")
+    assert (boundary.observation.value, boundary.observation.limit) == pytest.approx((80, 90))
+    # 80% of boundary sections (target 90%) and 11 of 14 overall (78.6%, target > 80%).
+    assert {c.parameter for c in checks if c.observation.breach} == {"county_boundary", "overall"}
