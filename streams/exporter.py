@@ -77,6 +77,26 @@ class SiteExporter:
         _remove(stale)
         exported.series = (exported.series - stale) | keep
 
+    def exports(self, feed: str, site: str) -> bool:
+        return (feed, site) in self._sites
+
+    def restore_alerts(
+        self, feed: str, site: str, county: str, partition: int, firing: Iterable[Firing]
+    ) -> None:
+        """After a restart or a rebalance: the firing alerts of a site from its stored state,
+        before its next reading, so that an incident is neither resolved nor fired anew."""
+        m = self.metrics
+        exported = self._sites.setdefault((feed, site), _Exported(partition))
+        for alert in firing:
+            labels = (alert.condition, alert.severity, county, site, alert.parameter, feed)
+            for gauge, value in (
+                (m.alert_value, alert.value),
+                (m.alert_limit, alert.limit),
+                (m.alert_since, alert.since),
+            ):
+                gauge.labels(*labels).set(value)
+                exported.series.add((gauge, labels))
+
     def drop_partitions(self, feed_partitions: Iterable[tuple[str, int]]) -> int:
         """Remove every series of the sites on these (feed, partition) pairs."""
         gone = set(feed_partitions)

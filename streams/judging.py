@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from kafka.partitioner.default import murmur2
 
 from alerts.judge import AlertEvent, SiteState, Timing, Verdict, firing_alerts
 from schemas.models import EnergyReading, Reading
@@ -94,3 +95,26 @@ class FeedJudge:
             firing_alerts(state),
             self.spec.extra_labels(site),
         )
+
+    def restore(self, owned: set[int], partitions: int) -> int:
+        """Export the firing alerts of owned sites not seen since this worker started."""
+        restored = 0
+        for key, stored in list(self.table.items()):
+            site_id = key.decode()
+            partition = partition_of(key, partitions)
+            site = self.sites.get(site_id)
+            if (
+                partition not in owned
+                or site is None
+                or self.exporter.exports(self.spec.feed, site_id)
+            ):
+                continue
+            firing = firing_alerts(_decode(stored))
+            self.exporter.restore_alerts(self.spec.feed, site_id, site.county, partition, firing)
+            restored += 1
+        return restored
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition the producers' default partitioner (murmur2) gives a key."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions

@@ -14,6 +14,9 @@ from streams.pipeline import Pipeline
 from streams.topics import feed_topic
 
 SPECS: tuple[FeedSpec, ...] = (air.SPEC, water.SPEC, energy.SPEC)
+# How often firing alerts kept in the state tables are re-exported for sites that have sent
+# nothing since this worker took them over; shorter than Prometheus's keep_firing_for.
+RESTORE_EVERY_S = 5.0
 
 
 def register_agents(
@@ -24,6 +27,7 @@ def register_agents(
     exporter: SiteExporter,
 ) -> None:
     timing = Timing(settings.alert_for_s, settings.alert_clear_s)
+    judges: dict[str, FeedJudge] = {}
     for spec in SPECS:
         # The changelog is partitioned by site key like the feed topic (use_partitioner), so a
         # batch holding several partitions writes each site's state to its own partition.
@@ -36,7 +40,16 @@ def register_agents(
             use_partitioner=True,
         )
         judge = FeedJudge(spec, reference.sites(spec.feed), table, timing, exporter)
+        judges[feed_topic(settings, spec.feed)] = judge
         _register(app, settings, pipeline, spec.feed, judge)
+
+    @app.timer(RESTORE_EVERY_S)
+    async def restore_firing_alerts() -> None:
+        owned: dict[str, set[int]] = {}
+        for tp in app.consumer.assignment():
+            owned.setdefault(tp.topic, set()).add(tp.partition)
+        for topic, judge in judges.items():
+            judge.restore(owned.get(topic, set()), settings.topic_partitions)
 
 
 def _register(

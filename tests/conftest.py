@@ -1,4 +1,9 @@
-"""Session-wide embedded broker and PostgreSQL; per-test topics, app id and ports."""
+"""Session-wide embedded broker and PostgreSQL; per-test topics, app id and ports.
+
+Tests are in tiers by folder: ``unit`` (pure, no I/O), ``integration`` (the embedded broker,
+a real PostgreSQL, worker processes) and ``e2e`` (all of that with Prometheus and
+Alertmanager). The services start only when a test asks for them.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +26,11 @@ from tests.support.services import WorkerProcess
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "/integration/" in str(item.fspath):
+        path = str(item.fspath)
+        if "/integration/" in path:
             item.add_marker(pytest.mark.integration)
+        elif "/e2e/" in path:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

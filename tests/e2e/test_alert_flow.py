@@ -1,0 +1,142 @@
+"""A breach reaches the on-call webhook once, survives a worker restart, and resolves once.
+
+Everything is real: the embedded broker, PostgreSQL, the worker process, Prometheus with the
+shipped rule files and Alertmanager with the shipped routing; only addresses and waits are
+shortened (tests/support/monitoring.py). Readings are an hour apart in reading time, so the
+worker's sustain and clear times of an hour pass at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from schemas.reference import DEFAULT_DIR
+from tests.support.monitoring import Alertmanager, Prometheus, Webhook
+from tests.support.services import producer, wait_until
+
+STATION = "air-pujiang-01"
+QUIET = "air-pujiang-02"  # reports every 5 s in this test's register, then falls silent
+
+
+@pytest.fixture
+def register(tmp_path: Path) -> Path:
+    """The shipped register, with one station reporting every 5 seconds."""
+    folder = tmp_path / "reference"
+    shutil.copytree(DEFAULT_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = folder / "stations.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    for row in rows:
+        if row["id"] == QUIET:
+            row["interval_s"] = "5"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+@pytest.fixture
+def monitoring(settings, tmp_path):
+    webhook = Webhook()
+    am = Alertmanager(tmp_path, webhook).start()
+    prom = Prometheus(tmp_path, settings.metrics_port, am.port).start()
+    yield webhook, prom
+    prom.stop()
+    am.stop()
+    webhook.close()
+
+
+def send(settings, window, hours: range, pm25: float, station: str = STATION) -> None:
+    out = producer(settings)
+    for h in hours:
+        reading = {
+            "station_id": station,
+            "ts": (window + timedelta(hours=h)).isoformat(),
+            "pm25": pm25 + h,
+            "no2": 40.0,
+        }
+        out.send(settings.topic("air"), key=station.encode(), value=orjson.dumps(reading))
+    out.flush()
+    out.close()
+
+
+def statuses(webhook: Webhook, alertname: str) -> list[str]:
+    return [n["status"] for n in webhook.notifications(alertname)]
+
+
+def test_breach_notifies_once_survives_a_restart_and_resolves_once(
+    settings, start_worker, monitoring, register, window
+):
+    webhook, prom = monitoring
+    env = {"ENVWATCH_REFERENCE_DIR": str(register)}
+    worker = start_worker(settings, **env)
+
+    # PM2.5 around 200 µg/m³: AQI about 250, heavy pollution (critical), sustained an hour.
+    send(settings, window, range(0, 3), pm25=200.0)
+    started = time.monotonic()
+    wait_until(
+        lambda: statuses(webhook, "AirAqiHeavy") == ["firing"],
+        60,
+        "one firing notification of AirAqiHeavy",
+    )
+    breach_to_webhook = time.monotonic() - started
+    (first,) = webhook.notifications("AirAqiHeavy")
+    labels = first["alerts"][0]["labels"]
+    assert labels["site"] == STATION and labels["county"] == "pujiang"
+    assert labels["severity"] == "critical" and labels["parameter"] == "aqi"
+    assert float(first["alerts"][0]["annotations"]["value"]) >= 250
+    assert first["alerts"][0]["annotations"]["limit"] == "200"
+
+    # Restart the worker mid-incident: the alert survives in its state table.
+    worker.stop()
+    worker = start_worker(settings, **env)
+    wait_until(
+        lambda: worker.metric("envwatch_alert_value", condition="air_aqi_heavy", site=STATION) > 0,
+        60,
+        "the restored alert series",
+    )
+    time.sleep(10)  # several evaluations and group intervals after the restart
+    assert statuses(webhook, "AirAqiHeavy") == ["firing"]
+    assert prom.firing("AirAqiHeavy"), "the alert must not have resolved during the restart"
+    # The warning of the same station is inhibited while the critical alert fires.
+    assert statuses(webhook, "AirAqiLight") == []
+
+    # Clean air for two hours (reading time): the worker resolves; one resolved notification.
+    send(settings, window, range(3, 6), pm25=20.0)
+    wait_until(
+        lambda: statuses(webhook, "AirAqiHeavy") == ["firing", "resolved"],
+        90,
+        "one resolved notification of AirAqiHeavy",
+    )
+    time.sleep(4)
+    assert statuses(webhook, "AirAqiHeavy") == ["firing", "resolved"]
+    assert "firing" not in statuses(webhook, "AirAqiLight")
+    print(f"\nbreaching reading to webhook delivery: {breach_to_webhook:.1f} s")
+
+
+def test_a_silent_station_raises_the_silence_alert(
+    settings, start_worker, monitoring, register, window
+):
+    webhook, prom = monitoring
+    start_worker(settings, ENVWATCH_REFERENCE_DIR=str(register))
+    send(settings, window, range(0, 2), pm25=30.0, station=QUIET)
+    wait_until(
+        lambda: any(a.get("site") == QUIET for a in prom.firing("SiteSilent")),
+        60,
+        "SiteSilent for the station that stopped reporting",
+    )
+    wait_until(lambda: webhook.notifications("SiteSilent"), 30, "the silence notification")
+    (alert,) = [
+        a
+        for n in webhook.notifications("SiteSilent")
+        for a in n["alerts"]
+        if a["labels"]["site"] == QUIET
+    ]
+    assert alert["status"] == "firing" and alert["labels"]["county"] == "pujiang"

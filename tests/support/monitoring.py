@@ -1,0 +1,194 @@
+"""Real Prometheus and Alertmanager for tests, on the project's own rules and routing.
+
+The shipped files are used as they are, with only what a test must change: the addresses
+(webhooks go to a receiver the test runs) and the waits (seconds instead of minutes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from envwatch.embedded import free_port
+from tests.support.services import wait_until
+
+ALERTS = Path(__file__).resolve().parents[2] / "alerts"
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+class Webhook:
+    """Records every notification Alertmanager posts, with the query of its URL."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, list[str]], dict[str, Any]]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((parse_qs(urlparse(self.path).query), json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def notifications(self, alertname: str, channel: str = "wecom") -> list[dict[str, Any]]:
+        """Notifications of one rule on one channel, in arrival order."""
+        return [
+            body
+            for query, body in self.received
+            if query.get("channel") == [channel]
+            and body["groupLabels"].get("alertname") == alertname
+        ]
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@dataclass
+class Alertmanager:
+    workdir: Path
+    webhook: Webhook
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Alertmanager:
+        text = (ALERTS / "alertmanager.yml").read_text(encoding="utf-8")
+        text = text.replace("http://notify:9095/alertmanager", f"{self.webhook.url}/am")
+        text = re.sub(r"url: http://deadman\S+", f"url: {self.webhook.url}/deadman", text)
+        text = re.sub(r"group_wait: \S+", "group_wait: 1s", text)
+        text = re.sub(r"group_interval: \S+", "group_interval: 2s", text)
+        config = self.workdir / "alertmanager.yml"
+        config.write_text(text, encoding="utf-8")
+        self.process = subprocess.Popen(
+            [
+                "prometheus-alertmanager",
+                f"--config.file={config}",
+                f"--storage.path={self.workdir / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",
+            ],
+            stdout=(self.workdir / "alertmanager.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(self._up, 20, "Alertmanager's API")
+        return self
+
+    def _up(self) -> bool:
+        try:
+            return bool(get_json(f"http://127.0.0.1:{self.port}/api/v2/status"))
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+@dataclass
+class Prometheus:
+    """Scrapes the worker every second and evaluates the shipped rules every second."""
+
+    workdir: Path
+    worker_port: int
+    alertmanager_port: int
+    keep_firing_for: str = "30s"
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Prometheus:
+        rules = self.workdir / "rules"
+        rules.mkdir(exist_ok=True)
+        for path in (ALERTS / "rules").glob("*.yml"):
+            text = re.sub(
+                r"keep_firing_for: \S+",
+                f"keep_firing_for: {self.keep_firing_for}",
+                path.read_text(encoding="utf-8"),
+            )
+            (rules / path.name).write_text(text, encoding="utf-8")
+        config = self.workdir / "prometheus.yml"
+        config.write_text(
+            json.dumps(
+                {
+                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                    "rule_files": [str(rules / "*.yml")],
+                    "alerting": {
+                        "alertmanagers": [
+                            {
+                                "static_configs": [
+                                    {"targets": [f"127.0.0.1:{self.alertmanager_port}"]}
+                                ]
+                            }
+                        ]
+                    },
+                    "scrape_configs": [
+                        {
+                            "job_name": "envwatch-worker",
+                            "static_configs": [{"targets": [f"127.0.0.1:{self.worker_port}"]}],
+                        }
+                    ],
+                }
+            ),
+            encoding="utf-8",
+        )
+        self.process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.workdir / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=(self.workdir / "prometheus.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(self._ready, 30, "Prometheus to be ready")
+        return self
+
+    def _ready(self) -> bool:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=2).close()
+        except OSError:
+            return False
+        return True
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        from urllib.parse import quote
+
+        answer = get_json(f"http://127.0.0.1:{self.port}/api/v1/query?query={quote(expr)}")
+        assert answer["status"] == "success", answer
+        return answer["data"]["result"]
+
+    def firing(self, alertname: str) -> list[dict[str, str]]:
+        return [
+            r["metric"]
+            for r in self.query(f'ALERTS{{alertname="{alertname}",alertstate="firing"}}')
+        ]
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
