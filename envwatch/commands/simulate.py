@@ -42,10 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from kafka import KafkaProducer
-    from streams.simulate import Simulator
 
     from envwatch.kafka_config import kafka_python_config
     from schemas.reference import load_reference
+    from streams.simulate import Simulator
     from streams.simulate_run import run_simulation
 
     if not settings.kafka_configured:
