@@ -8,6 +8,7 @@ and keeps its data under the state directory between runs.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import subprocess
 import time
@@ -19,6 +20,20 @@ log = logging.getLogger(__name__)
 
 WRITER_ROLE = "envwatch_writer"
 READER_ROLE = "envwatch_reader"
+
+
+def stop_process(
+    process: subprocess.Popen[bytes] | None, timeout_s: float = 10.0, sig: int = signal.SIGTERM
+) -> None:
+    """Ask a child process to stop; kill it if it has not stopped within ``timeout_s``."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_port() -> int:
@@ -71,13 +86,7 @@ class EmbeddedBroker:
         return self
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process, 5.0)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from envwatch.embedded import WRITER_ROLE, EmbeddedBroker, EmbeddedPostgres
+from envwatch.embedded import WRITER_ROLE, EmbeddedBroker, EmbeddedPostgres, stop_process
 from envwatch.settings import Settings, load_settings
 from envwatch.summary import Summary
 from schemas.migrate import migrate
@@ -64,13 +64,8 @@ def spawn(
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """SIGINT, as Ctrl-C would send: the worker commits what it has stored and leaves."""
+    stop_process(process, 15.0, signal.SIGINT)
 
 
 def run(settings: Settings, simulate_args: list[str], duration_s: float | None) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from envwatch.embedded import free_port
+from envwatch.embedded import free_port, stop_process
 from tests.support.services import wait_until
 
 ALERTS = Path(__file__).resolve().parents[2] / "alerts"
@@ -98,7 +98,7 @@ class Alertmanager:
             return False
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process(self.process)
 
 
 @dataclass
@@ -181,14 +181,4 @@ class Prometheus:
         ]
 
     def stop(self) -> None:
-        _stop(self.process)
-
-
-def _stop(process: subprocess.Popen[bytes] | None) -> None:
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(self.process)

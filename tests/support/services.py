@@ -14,7 +14,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from envwatch.embedded import free_port
+from envwatch.embedded import free_port, stop_process
 from envwatch.kafka_config import kafka_python_config
 from envwatch.settings import Settings
 from envwatch.summary import scrape
@@ -87,13 +87,7 @@ class WorkerProcess:
         return sum(v for k, v in samples.items() if labels.items() <= dict(k).items())
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 20.0)
 
 
 def producer(settings: Settings) -> KafkaProducer:
