@@ -31,6 +31,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         elif "/e2e/" in path:
             item.add_marker(pytest.mark.e2e)
+        elif "/reliability/" in path:
+            item.add_marker(pytest.mark.reliability)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,260 @@
+"""Helpers of the reliability suite: load, counting, and monitoring with test-sized waits.
+
+The monitoring here is tests/support/monitoring.py with what a fault test must also change:
+several scrape targets (two workers), shorter ``for:`` durations of chosen rules (a copy of the
+shipped rule files; the shipped files are untouched), a faster heartbeat route, and extra
+Prometheus flags. Everything else is the shipped configuration.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import subprocess
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+from kafka import KafkaAdminClient
+
+from envwatch.embedded import free_port
+from envwatch.kafka_config import kafka_python_config
+from envwatch.settings import Settings
+from tests.support.monitoring import ALERTS, Alertmanager, Prometheus, Webhook
+from tests.support.services import producer, wait_until
+
+# Reading time of the reliability tests: years no other test uses (their `window` starts in
+# 2024) and inside the 2012 standards editions (2016-01-01 on), so readings are judged.
+_ERA0 = datetime(2016, 3, 1, tzinfo=UTC)
+_eras = itertools.count()
+
+
+def era() -> datetime:
+    """A start time of its own for each test: 300 days apart, 2016-2023."""
+    return _ERA0 + timedelta(days=300 * next(_eras))
+
+
+def pm25_series(base: float, hour: int) -> float:
+    """Varies hour to hour so that no sensor-fault check (flat line, spike) fires."""
+    return base + (hour * 7) % 11
+
+
+@dataclass(frozen=True)
+class Message:
+    key: bytes
+    value: bytes
+    readings: int
+
+
+def air_batches(
+    stations: Sequence[str],
+    start: datetime,
+    hours: range,
+    base: Callable[[str], float],
+    batch: int = 100,
+) -> list[Message]:
+    """Hourly PM2.5 readings of each station, a batch message per ``batch`` hours, interleaved
+    across stations in time order (as agencies send them)."""
+    per_station: list[list[Message]] = []
+    for station in stations:
+        messages = []
+        for first in range(hours.start, hours.stop, batch):
+            chunk = range(first, min(first + batch, hours.stop))
+            readings = [
+                {
+                    "station_id": station,
+                    "ts": (start + timedelta(hours=h)).isoformat(),
+                    "pm25": pm25_series(base(station), h),
+                }
+                for h in chunk
+            ]
+            messages.append(Message(station.encode(), orjson.dumps(readings), len(readings)))
+        per_station.append(messages)
+    return [m for group in itertools.zip_longest(*per_station) for m in group if m is not None]
+
+
+def send(settings: Settings, topic: str, messages: Iterable[Message]) -> int:
+    """Send and flush; returns the number of readings sent."""
+    out = producer(settings)
+    sent = 0
+    try:
+        for m in messages:
+            out.send(settings.topic(topic), key=m.key, value=m.value)
+            sent += m.readings
+        out.flush()
+    finally:
+        out.close()
+    return sent
+
+
+def stored(db: psycopg.Connection, sites: Sequence[str], start: datetime, end: datetime) -> int:
+    """Rows of these sites in [start, end): with one parameter per reading, readings."""
+    row = db.execute(
+        "SELECT count(*) FROM readings WHERE site_id = ANY(%s) AND ts >= %s AND ts < %s",
+        (list(sites), start, end),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def distinct_readings(
+    db: psycopg.Connection, sites: Sequence[str], start: datetime, end: datetime
+) -> int:
+    row = db.execute(
+        "SELECT count(DISTINCT (feed, site_id, parameter, ts)) FROM readings "
+        "WHERE site_id = ANY(%s) AND ts >= %s AND ts < %s",
+        (list(sites), start, end),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def committed(settings: Settings, feed: str = "air") -> int:
+    """Sum of the worker group's committed offsets on a feed topic."""
+    admin = KafkaAdminClient(**kafka_python_config(settings))
+    try:
+        offsets = admin.list_group_offsets(settings.app_id).get(settings.app_id, {})
+    finally:
+        admin.close()
+    return sum(
+        meta.offset
+        for tp, meta in offsets.items()
+        if tp.topic == settings.topic(feed) and meta.offset > 0
+    )
+
+
+def firing_sites(webhook: Webhook, alertname: str) -> list[str]:
+    """Site of every alert in every firing notification of a rule, in arrival order."""
+    return [
+        alert["labels"].get("site", "")
+        for body in webhook.notifications(alertname)
+        if body["status"] == "firing"
+        for alert in body["alerts"]
+        if alert["status"] == "firing"
+    ]
+
+
+def heartbeats(webhook: Webhook) -> int:
+    return sum(1 for _, body in webhook.received if body.get("receiver") == "heartbeat")
+
+
+@dataclass
+class FastAlertmanager(Alertmanager):
+    """The shipped routing with the test waits, and the heartbeat repeated every 2 s."""
+
+    heartbeat_every: str = "2s"
+
+    def start(self) -> FastAlertmanager:
+        super().start()
+        config = self.workdir / "alertmanager.yml"
+        text = config.read_text(encoding="utf-8")
+        # The Watchdog route's repeat_interval is the line after its group_interval.
+        text = re.sub(
+            r"(receiver: heartbeat\n(?:\s+\w+: \S+\n)*?\s+repeat_interval: )\S+",
+            rf"\g<1>{self.heartbeat_every}",
+            text,
+        )
+        config.write_text(text, encoding="utf-8")
+        self.process.send_signal(1)  # SIGHUP: reload the configuration
+        wait_until(self._reloaded, 10, "Alertmanager to reload its configuration")
+        return self
+
+    def _reloaded(self) -> bool:
+        from tests.support.monitoring import get_json
+
+        status = get_json(f"http://127.0.0.1:{self.port}/api/v2/status")
+        return f"repeat_interval: {self.heartbeat_every}" in status["config"]["original"]
+
+
+@dataclass
+class FaultPrometheus(Prometheus):
+    """Scrapes every target in ``targets``; ``rule_for`` shortens the ``for:`` of named rules
+    and ``rule_text`` makes other replacements in the rule copies."""
+
+    targets: list[int] = field(default_factory=list)
+    rule_for: dict[str, str] = field(default_factory=dict)
+    rule_text: list[tuple[str, str]] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+    def start(self) -> FaultPrometheus:
+        rules = self.workdir / "rules"
+        rules.mkdir(exist_ok=True)
+        for path in (ALERTS / "rules").glob("*.yml"):
+            text = re.sub(
+                r"keep_firing_for: \S+",
+                f"keep_firing_for: {self.keep_firing_for}",
+                path.read_text(encoding="utf-8"),
+            )
+            for alert, duration in self.rule_for.items():
+                text = re.sub(
+                    rf"(- alert: {alert}\n(?:(?!\s+- alert:).*\n)*?\s+for: )\S+",
+                    rf"\g<1>{duration}",
+                    text,
+                )
+            for old, new in self.rule_text:
+                text = text.replace(old, new)
+            (rules / path.name).write_text(text, encoding="utf-8")
+        targets = [f"127.0.0.1:{p}" for p in (self.targets or [self.worker_port])]
+        config = self.workdir / "prometheus.yml"
+        config.write_text(
+            json.dumps(
+                {
+                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                    "rule_files": [str(rules / "*.yml")],
+                    "alerting": {
+                        "alertmanagers": [
+                            {
+                                "static_configs": [
+                                    {"targets": [f"127.0.0.1:{self.alertmanager_port}"]}
+                                ]
+                            }
+                        ]
+                    },
+                    "scrape_configs": [
+                        {"job_name": "envwatch-worker", "static_configs": [{"targets": targets}]}
+                    ],
+                }
+            ),
+            encoding="utf-8",
+        )
+        self.process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.workdir / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                *self.flags,
+            ],
+            stdout=(self.workdir / "prometheus.log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(self._ready, 30, "Prometheus to be ready")
+        return self
+
+    def alerts(self) -> list[dict[str, Any]]:
+        from tests.support.monitoring import get_json
+
+        return get_json(f"http://127.0.0.1:{self.port}/api/v1/alerts")["data"]["alerts"]
+
+
+def am_alerts(am: Alertmanager, alertname: str) -> list[dict[str, Any]]:
+    """Alerts Alertmanager holds now for a rule (active, suppressed or not)."""
+    from urllib.parse import quote
+
+    from tests.support.monitoring import get_json
+
+    url = f"http://127.0.0.1:{am.port}/api/v2/alerts?filter={quote(f'alertname={alertname}')}"
+    return get_json(url)
+
+
+def unused_port() -> int:
+    return free_port()
+
+
+def tail(path: Path, chars: int = 3000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
