@@ -24,6 +24,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The benchmark on the embedded stack: table on stdout, JSON in bench-results.json ($BENCH_OUT).
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
 schemas: $(STAMP)
 	$(BIN)/python -m schemas.jsonschema
 

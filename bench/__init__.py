@@ -1,0 +1,1 @@
+"""Benchmark of the pipeline against its ceilings on the embedded stack (``make bench``)."""

@@ -1,0 +1,79 @@
+"""Throughput runs: the bare Faust agent, the full worker (single and batched messages), and
+two workers in one consumer group.
+
+Every run on the same register, partitions and message shapes; each in its own time window,
+so no run's rows collide with another's and every row count is the run's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import psycopg
+
+from bench.payloads import Message, messages
+from bench.runs import Timed, timed, warm_up
+from bench.stack import Process, wait_until
+from envwatch.settings import Settings
+from schemas.reference import Reference
+
+ROWS = "envwatch_rows_written_total"
+BARE = "bench_bare_events_total"
+
+
+def warm_rounds(register: Reference, start: datetime, per_message: int) -> list[list[Message]]:
+    """Warm-up messages over many sites, so every partition gets some; a few rounds."""
+    made = messages(register, 400 * 3, per_message, start)
+    return [made[i::3] for i in range(3)]
+
+
+async def bare(
+    settings: Settings,
+    process: Process,
+    register: Reference,
+    run: Sequence[Message],
+    warm: datetime,
+) -> Timed:
+    await warm_up(settings, [process], BARE, warm_rounds(register, warm, 1), lambda m: 1)
+    return await timed(settings, [process], BARE, run, len(run))
+
+
+async def worker_run(
+    settings: Settings,
+    processes: Sequence[Process],
+    register: Reference,
+    run: Sequence[Message],
+    warm: datetime | None,
+) -> Timed:
+    """Time the workers until every row of ``run`` is stored (their rows-written counter)."""
+    if warm is not None:
+        await warm_up(settings, processes, ROWS, warm_rounds(register, warm, 1), lambda m: m.rows)
+    return await timed(settings, processes, ROWS, run, sum(m.rows for m in run))
+
+
+def rows_between(
+    admin_url: str, prefix_sites: Sequence[str], start: datetime, end: datetime
+) -> int:
+    with psycopg.connect(admin_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM readings WHERE ts >= %s AND ts < %s AND site_id = ANY(%s)",
+            (start, end, list(prefix_sites)),
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def owned_partitions(process: Process, topic: str) -> set[int]:
+    samples = process.samples("envwatch_consumer_lag")
+    return {int(dict(labels)["partition"]) for labels in samples if dict(labels)["topic"] == topic}
+
+
+def split(processes: Sequence[Process], topic: str, partitions: int) -> list[list[int]]:
+    """The partitions of ``topic`` each worker owns, once their lag export covers them all."""
+
+    def check() -> list[list[int]] | None:
+        owned = [sorted(owned_partitions(p, topic)) for p in processes]
+        return owned if sum(len(o) for o in owned) >= partitions else None
+
+    return wait_until(check, 20, f"lag series of all partitions of {topic}", every_s=0.5)
