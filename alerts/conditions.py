@@ -7,7 +7,6 @@ so the alert holds its state rather than resolving on missing data.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -114,6 +113,13 @@ def energy_checks(intensity: float | None, quota: float) -> list[Check]:
     return [above("energy_unit_intensity", "intensity", intensity, quota, quota, sustain=False)]
 
 
+def _median(values: Sequence[float]) -> float:
+    """The median, as statistics.median has it, without its generality (it runs per reading)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def quality_checks(recent: Mapping[str, Sequence[float]]) -> list[Check]:
     """Sensor faults per parameter, from its recent values (oldest first, newest last)."""
     checks = []
@@ -125,7 +131,7 @@ def quality_checks(recent: Mapping[str, Sequence[float]]) -> list[Check]:
             checks.append(Check("dq_flatline", parameter, obs, sustain=False))
         floor = SPIKE_FLOOR.get(parameter.split("_", 1)[0])
         if floor is not None and len(values) >= 4:
-            median = statistics.median(values[:-1])
+            median = _median(values[:-1])
             newest = values[-1]
             spike = newest > SPIKE_FACTOR * median and newest - median > floor
             obs = Observation(

@@ -6,8 +6,10 @@ limits are exact (a mean of 0.68/4 compares as <= 0.2, not as a binary float sli
 
 from __future__ import annotations
 
-from decimal import Decimal
+import math
+from decimal import Context, Decimal, Inexact, Rounded
 from fractions import Fraction
+from functools import lru_cache
 
 Number = int | float | Decimal | Fraction
 
@@ -16,13 +18,38 @@ class ReadingError(ValueError):
     """An input that cannot be judged: unknown key, not a number, negative or implausible."""
 
 
-def exact(name: str, value: object) -> Fraction:
-    """``value`` as an exact rational; floats are read through their shortest decimal repr."""
-    if isinstance(value, bool) or not isinstance(value, Number):
+def decimal_of(name: str, value: object) -> Decimal:
+    """``value`` (not a Fraction) as the decimal it was written as; floats through their repr."""
+    if type(value) is float and math.isfinite(value):  # the common case, first
+        return _float_decimal(value)
+    if isinstance(value, bool) or not isinstance(value, Number) or isinstance(value, Fraction):
         raise ReadingError(f"{name}: {value!r} is not a number")
-    if isinstance(value, Fraction):
-        return value
-    d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    d = _float_decimal(value) if isinstance(value, float) else Decimal(value)
     if not d.is_finite():
         raise ReadingError(f"{name}: {value!r} is not a finite number")
-    return Fraction(d)
+    return d
+
+
+def exact(name: str, value: object) -> Fraction:
+    """``value`` as an exact rational; floats are read through their shortest decimal repr."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return _float_fraction(value)
+    return Fraction(decimal_of(name, value))
+
+
+# Readings repeat the same few thousand values (instruments report to 0.1 or 1 µg/m³), and
+# turning a float into an exact decimal and rational is most of the cost of judging one.
+@lru_cache(maxsize=65536)
+def _float_decimal(value: float) -> Decimal:
+    return Decimal(repr(value))
+
+
+@lru_cache(maxsize=65536)
+def _float_fraction(value: float) -> Fraction:
+    return Fraction(_float_decimal(value))
+
+
+# Exact sums of decimals: enough digits for any sum of readings, and an error if not.
+EXACT_SUM = Context(prec=200, traps=[Inexact, Rounded])

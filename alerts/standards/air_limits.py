@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Literal
 
-from alerts.standards import Number, ReadingError, exact
+from alerts.standards import EXACT_SUM, Number, ReadingError, decimal_of, exact
 from alerts.standards.editions import Edition, resolve
 
 Period = Literal["1h", "24h", "max_8h", "annual", "quarterly"]
@@ -51,18 +52,22 @@ class Exceedance:
     edition: str
 
 
-def _values(items: Sequence[Daily], most: int, what: str) -> list[Fraction]:
+def _values(items: Sequence[Daily], most: int, what: str) -> list[Fraction | Decimal]:
+    """The valid values: readings as their exact decimals, means as their exact rationals."""
     if len(items) > most:
         raise ReadingError(f"{len(items)} values given for {what}; at most {most}")
-    found = []
+    found: list[Fraction | Decimal] = []
     for item in items:
         if isinstance(item, Mean):
             found.append(item.value)
+        elif isinstance(item, Fraction):
+            found.append(exact(what, item))
         elif item is not None and not isinstance(item, Invalid):
-            value = exact(what, item)
-            if value < 0:
-                raise ReadingError(f"{what}: {item!r} is negative")
-            found.append(value)
+            found.append(decimal_of(what, item))
+        else:
+            continue
+        if found[-1] < 0:
+            raise ReadingError(f"{what}: {item!r} is negative")
     return found
 
 
@@ -71,7 +76,14 @@ def _mean(items: Sequence[Daily], most: int, required: int, what: str) -> Averag
     if len(found) < required:
         reason = f"{what}: {len(found)} valid values, {required} needed"
         return Invalid(reason, len(found), required)
-    return Mean(sum(found, Fraction(0)) / len(found), len(found))
+    if all(isinstance(v, Decimal) for v in found):
+        # Summing decimals exactly, then one division, gives the same rational as summing
+        # rationals, many times faster (the moving averages run on every hourly reading).
+        with localcontext(EXACT_SUM):
+            total = Fraction(sum(found, Decimal(0)))
+    else:
+        total = sum((v if isinstance(v, Fraction) else Fraction(v) for v in found), Fraction(0))
+    return Mean(total / len(found), len(found))
 
 
 def _rules(edition: Edition | str | None, at: datetime | None) -> dict[str, int]:

@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from functools import lru_cache
 
 from alerts.standards import Number, ReadingError, exact
-from alerts.standards.editions import Edition, resolve
+from alerts.standards.editions import Edition, by_name, resolve
 
 # Which breakpoint column each input key is read against. PM has only 24-hour breakpoints, so
 # 1-hour PM values are read on them (project default for the hourly report).
@@ -98,8 +99,12 @@ def iaqi(
 ) -> IaqiValue:
     """The sub-index of one input; ``others`` supplies the substitute of notes 2 and 3."""
     ed = resolve("aqi", edition, at)
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        cached = _in_table(key, value, ed.id)
+        if cached is not None:
+            return cached
     c = concentration(key, value, ed)
-    column = [Fraction(bp) for bp in ed.data["breakpoints"][COLUMN[key]]]
+    column = _column(ed.id, COLUMN[key])
     if c <= column[-1]:
         exact = _interpolate(c, column, ed.data["breakpoints"]["iaqi"])
         return IaqiValue(key, c, exact, math.ceil(exact))
@@ -108,6 +113,27 @@ def iaqi(
         sub = iaqi(substitute, others[substitute], ed)
         return IaqiValue(key, c, sub.exact, sub.value, f"reported_from_{substitute}")
     return IaqiValue(key, c, Fraction(500), 500, "above_top_breakpoint")
+
+
+@lru_cache(maxsize=64)
+def _column(edition_id: str, column: str) -> tuple[Fraction, ...]:
+    """A breakpoint column as exact rationals, built once per edition."""
+    return tuple(Fraction(bp) for bp in by_name("aqi", edition_id).data["breakpoints"][column])
+
+
+@lru_cache(maxsize=131072)
+def _in_table(key: str, value: float | int, edition_id: str) -> IaqiValue | None:
+    """The sub-index of a value inside the table, remembered: readings repeat their values.
+
+    None above the top breakpoint, where the result depends on the other inputs (notes 2, 3).
+    """
+    ed = by_name("aqi", edition_id)
+    c = concentration(key, value, ed)
+    column = _column(edition_id, COLUMN[key])
+    if c > column[-1]:
+        return None
+    exact = _interpolate(c, column, ed.data["breakpoints"]["iaqi"])
+    return IaqiValue(key, c, exact, math.ceil(exact))
 
 
 def category(aqi_value: int, edition: Edition | str | None = None) -> Category:
