@@ -130,7 +130,10 @@ def test_broker_with_authentication_refuses_an_unauthenticated_producer(tmp_path
         wait_for_port(port)
         with pytest.raises(KafkaError):
             out = KafkaProducer(
-                bootstrap_servers=[f"127.0.0.1:{port}"], max_block_ms=3000, request_timeout_ms=3000
+                bootstrap_servers=[f"127.0.0.1:{port}"],
+                api_version=(2, 5),  # no version probe: straight to the refused request
+                max_block_ms=3000,
+                request_timeout_ms=3000,
             )
             out.send("envwatch.air", b"intruder").get(timeout=3)
         refused = log.read_text().count("NotAuthenticated")
@@ -367,6 +370,7 @@ def test_no_secret_in_logs_metrics_or_process_list(settings, start_worker, postg
         metric_lines=metrics.count("\n"),
         write_errors=int(worker.metric("envwatch_db_write_errors_total")),
     )
+    worker.process.kill()  # it would retry the unreachable database until told to stop
     assert "database write failed" in log, "the error path must have been logged"
     for where, text in (("log", log), ("metrics", metrics), ("process list", processes)):
         for secret in (db_secret, kafka_secret):

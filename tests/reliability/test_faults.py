@@ -353,7 +353,7 @@ def test_the_watchdog_stops_when_prometheus_stops(monitoring, figures):
     prom.stop()
     wait_until(lambda: not am_alerts(am, "Watchdog"), 30, "the Watchdog alert to expire")
     after_stop = heartbeats(webhook)
-    time.sleep(8)  # four heartbeat intervals
+    time.sleep(5)  # more than two heartbeat intervals
     figures(
         sent=0,
         stored=0,
