@@ -36,6 +36,7 @@ SEVERITY: dict[str, Severity] = {
     "energy_unit_intensity": "warning",
     "dq_flatline": "warning",
     "dq_spike": "warning",
+    "dq_out_of_range": "info",
     "target_bad_day_budget": "warning",
     "target_class3_share": "warning",
 }
@@ -142,3 +143,17 @@ def quality_checks(recent: Mapping[str, Sequence[float]]) -> list[Check]:
             )
             checks.append(Check("dq_spike", parameter, obs, sustain=False))
     return checks
+
+
+def range_checks(subs: Mapping[str, tuple[float, float]]) -> list[Check]:
+    """Inputs above the top breakpoint of the AQI table (key -> (value, top)): physically
+    possible, reported as IAQI 500, and worth a look at the instrument."""
+    return [
+        Check(
+            "dq_out_of_range",
+            key,
+            Observation(breach=value > top, clear=value <= top, value=value, limit=top),
+            sustain=False,
+        )
+        for key, (value, top) in subs.items()
+    ]

@@ -23,6 +23,7 @@ from alerts.conditions import (
     air_checks,
     energy_checks,
     quality_checks,
+    range_checks,
     water_checks,
 )
 from alerts.lifecycle import AlertState, Transition, step
@@ -220,6 +221,13 @@ def judge_air(state: SiteState, reading: AirReading, station: Station, timing: T
     if pm25_24h is not None:
         verdict.figures["pm25_24h"] = pm25_24h
     checks = air_checks(index, pm25_24h, limit) + quality_checks(state.recent)
+    if result is not None:
+        checks += range_checks(
+            {
+                key: (float(sub.concentration), float(aqi.top_breakpoint(key, result.edition)))
+                for key, sub in result.iaqi.items()
+            }
+        )
     apply_checks(state, checks, reading.ts, "air", station.id, station.county, timing, verdict)
     return verdict
 

@@ -6,19 +6,23 @@ readings from one station costs one table read and one changelog record.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import msgspec
 from kafka.partitioner.default import murmur2
 
 from alerts.judge import AlertEvent, SiteState, Timing, Verdict, firing_alerts
+from alerts.standards import ReadingError
 from schemas.models import EnergyReading, Reading
 from streams.exporter import SiteExporter
 from streams.rows import rows_of
 
+log = logging.getLogger(__name__)
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(SiteState).decode
 
@@ -73,7 +77,19 @@ class FeedJudge:
         figures: dict[str, float] = {}
         newest = items[0][0]
         for reading, _ in items:
-            judged = self.spec.judge(state, reading, site, self.timing)
+            try:
+                judged = self.spec.judge(state, reading, site, self.timing)
+            except (ReadingError, LookupError) as exc:
+                # Valid by the feed contract but not judgeable (no edition of the standard in
+                # force at its time, a value no table covers): stored, not judged; never a crash.
+                log.warning(
+                    "%s reading of %s at %s stored unjudged: %s",
+                    self.spec.feed,
+                    site_id,
+                    _when(reading).isoformat(),
+                    exc,
+                )
+                continue
             if judged.judged:
                 newest = reading
                 figures |= judged.figures
@@ -82,7 +98,7 @@ class FeedJudge:
                     out.summaries.append(judged.summary)
         self.table[key] = _encode(state)
         values = {row[3]: row[4] for row in rows_of(self.spec.feed, newest)}
-        seen = newest.period_end if isinstance(newest, EnergyReading) else newest.ts
+        seen = _when(newest)
         self.exporter.update(
             self.spec.feed,
             site_id,
@@ -101,18 +117,20 @@ class FeedJudge:
         restored = 0
         for key, stored in list(self.table.items()):
             site_id = key.decode()
-            partition = partition_of(key, partitions)
             site = self.sites.get(site_id)
-            if (
-                partition not in owned
-                or site is None
-                or self.exporter.exports(self.spec.feed, site_id)
-            ):
+            if site is None or self.exporter.exports(self.spec.feed, site_id):
+                continue  # the cheap test first: most sites are exported already
+            partition = partition_of(key, partitions)
+            if partition not in owned:
                 continue
             firing = firing_alerts(_decode(stored))
             self.exporter.restore_alerts(self.spec.feed, site_id, site.county, partition, firing)
             restored += 1
         return restored
+
+
+def _when(reading: Reading) -> datetime:
+    return reading.period_end if isinstance(reading, EnergyReading) else reading.ts
 
 
 def partition_of(key: bytes, partitions: int) -> int:

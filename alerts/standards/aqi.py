@@ -121,6 +121,12 @@ def _column(edition_id: str, column: str) -> tuple[Fraction, ...]:
     return tuple(Fraction(bp) for bp in by_name("aqi", edition_id).data["breakpoints"][column])
 
 
+def top_breakpoint(key: str, edition: Edition | str | None = None) -> Fraction:
+    """The highest concentration the table covers for an input key."""
+    ed = resolve("aqi", edition, None)
+    return _column(ed.id, COLUMN[key])[-1]
+
+
 @lru_cache(maxsize=131072)
 def _in_table(key: str, value: float | int, edition_id: str) -> IaqiValue | None:
     """The sub-index of a value inside the table, remembered: readings repeat their values.

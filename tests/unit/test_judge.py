@@ -190,3 +190,18 @@ def test_energy_intensity_above_quota_and_year_to_date():
     verdict = judge_energy(state, nxt, UNIT, HOURLY)
     assert verdict.figures["ytd_tce"] == pytest.approx(33.719 + 12.29)
     assert [e.transition for e in verdict.events] == ["resolved"]
+
+
+def test_value_above_the_aqi_table_is_an_out_of_range_notice():
+    _, verdicts = feed_air([{"pm25": 620.0}, {"pm25": 50.0}])
+    (fired,) = [e for e in verdicts[0].events if e.condition == "dq_out_of_range"]
+    assert (fired.parameter, fired.severity, fired.value, fired.limit) == (
+        "pm25_1h",
+        "info",
+        620.0,
+        500.0,
+    )
+    assert verdicts[0].figures["aqi"] == 500
+    assert [e.transition for e in verdicts[1].events if e.condition == "dq_out_of_range"] == [
+        "resolved"
+    ]
