@@ -49,14 +49,14 @@ FROM sites WHERE feed = 'air' ORDER BY site_id
 POLLUTANTS = """
 SELECT bucket AS time, parameter AS metric, avg_value AS value
 FROM readings_hourly
-WHERE feed = 'air' AND site_id = '$station' AND $__timeFilter(bucket)
+WHERE feed = 'air' AND site_id = ${station:sqlstring} AND $__timeFilter(bucket)
 ORDER BY 1, 2
 """
 COMPLETENESS = """
 SELECT bucket AS time, parameter AS metric, samples::float8 / 24 AS completeness
 FROM (SELECT date_trunc('day', bucket, 'Asia/Shanghai') AS bucket, parameter, count(*) AS samples
       FROM readings_hourly
-      WHERE feed = 'air' AND site_id = '$station' AND $__timeFilter(bucket)
+      WHERE feed = 'air' AND site_id = ${station:sqlstring} AND $__timeFilter(bucket)
       GROUP BY 1, 2) AS days
 ORDER BY 1, 2
 """
@@ -93,7 +93,7 @@ JOIN {breakpoints()}
   ON t.parameter = h.parameter
  AND (h.avg_value > t.c_lo OR (t.c_lo = 0 AND h.avg_value = 0)) AND h.avg_value <= t.c_hi
  AND (h.bucket AT TIME ZONE 'Asia/Shanghai')::date BETWEEN t.valid_from::date AND t.valid_to::date
-WHERE h.feed = 'air' AND h.site_id = '$station' AND $__timeFilter(h.bucket)
+WHERE h.feed = 'air' AND h.site_id = ${{station:sqlstring}} AND $__timeFilter(h.bucket)
 ORDER BY 1, 2
 """
 

@@ -70,7 +70,7 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
         sink,
         pipeline.alert_events,
     )
-    track_lag(app, metrics)
+    track_lag(app, metrics, {*(feed_topic(settings, f) for f in FEEDS), settings.topic(SUMMARIES)})
     feeds_by_topic = {feed_topic(settings, feed): feed for feed in FEEDS}
 
     @app.on_partitions_revoked.connect

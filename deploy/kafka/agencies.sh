@@ -15,8 +15,15 @@ sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule require
 PROPS
 
 user() {  # user NAME PASSWORD: create or reset a SCRAM-SHA-512 credential
+  # The password goes through a private file, never on a command line (seen in the process
+  # list); printf is a shell builtin, so it runs in no process of its own either.
+  local file
+  file=$(mktemp)
+  chmod 600 "$file"
+  printf 'SCRAM-SHA-512=[password=%s]\n' "$2" > "$file"
   "$bin/kafka-configs.sh" --bootstrap-server "$server" --command-config "$admin" --alter \
-    --entity-type users --entity-name "$1" --add-config "SCRAM-SHA-512=[password=$2]"
+    --entity-type users --entity-name "$1" --add-config-file "$file"
+  rm -f "$file"
 }
 acl() {
   "$bin/kafka-acls.sh" --bootstrap-server "$server" --command-config "$admin" --add "$@"

@@ -197,12 +197,6 @@ def test_each_agency_acl_names_only_its_own_topic(tmp_path, figures):
     figures(agency_acls=len(agencies), acl_commands=len(acls))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deploy/kafka/agencies.sh user() passes each SCRAM password on the command line of "
-    "kafka-configs.sh (--add-config 'SCRAM-SHA-512=[password=...]'), visible in the process "
-    "list of the kafka-setup container; use --add-config-file with a mode-600 file instead",
-)
 def test_agency_setup_puts_no_password_on_a_command_line(tmp_path):
     calls = _run_agencies(tmp_path)
     secrets = ("admin-secret-1", "pipeline-secret-2", "air-secret-3", "water-secret-4")
@@ -312,16 +306,7 @@ def _run_every_query(postgres, station: str) -> tuple[list[str], set[str]]:
         "semicolon",
         "chinese",
         "double quote",
-        pytest.param(
-            "quote",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="dashboards/air_station.py lines 52, 59, 96 put the station variable "
-                "into SQL as '$station'; Grafana interpolates a single-value variable raw, so "
-                "a site id with a single quote breaks the three station queries (and is SQL "
-                "injection through the register); use ${station:sqlstring} without quotes",
-            ),
-        ),
+        "quote",
     ],
 )
 def test_odd_site_ids_pass_through_storage_and_every_dashboard_query(

@@ -15,7 +15,6 @@ import time
 from datetime import timedelta
 
 import psycopg
-import pytest
 
 from envwatch.embedded import free_port
 from tests.support.faults import (
@@ -129,14 +128,6 @@ def heavy(worker, site: str, metric: str = "envwatch_alert_value") -> float:
         return 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alerts/rules/*.yml alert on the worker's series as scraped, so each alert carries "
-    "the worker's `instance` label: when a site moves to the other worker its alert becomes a "
-    "new alert in the same Alertmanager group and a second firing notification is sent (and "
-    "another when the old one resolves after keep_firing_for). Fix: `max without (instance) "
-    "(envwatch_alert_value{...})` in every site alert rule (and the haze recording rules)",
-)
 def test_two_workers_one_killed_the_other_takes_over(
     settings, start_worker, postgres, monitoring, figures
 ):
@@ -258,14 +249,6 @@ def test_database_down_30_s_under_load(settings, start_worker, postgres, monitor
     assert notes[0]["status"] == "firing"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="streams/lag.py exports highwater - consumer.position(tp): the fetch position, "
-    "which runs ahead of what is stored while the agent hangs in the sink, so the exported "
-    "lag stays near zero (at most 97 in a 90 s stall with 45,000 messages sent) and "
-    "ConsumerLagGrowing cannot fire for a stalled worker. Fix: lag against the committed "
-    "(acknowledged) offset of each partition",
-)
 def test_a_hanging_database_call_raises_the_lag_alert(
     settings, start_worker, postgres, monitoring, figures
 ):

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 CITY = ZoneInfo("Asia/Shanghai")
 _MACRO = re.compile(r"\$__(\w+)\(([^)]*)\)")
-_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+_VARIABLE = re.compile(r"\$\{(\w+)(?::(\w+))?\}|\$(\w+)")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -72,12 +72,17 @@ def expand_sql(sql: str, span: TimeRange, variables: Mapping[str, str]) -> str:
 
 def expand_variables(text: str, variables: Mapping[str, str]) -> str:
     def variable(match: re.Match[str]) -> str:
-        name = match[1] or match[2]
+        name, form = match[1] or match[3], match[2]
         if name.startswith("__"):
             raise ValueError(f"${name} left unexpanded")
         if name not in variables:
             raise KeyError(f"dashboard variable ${name} has no value in the test")
-        return variables[name]
+        value = variables[name]
+        if form is None:
+            return value
+        if form == "sqlstring":  # as Grafana formats it: quoted, quotes doubled
+            return "'" + value.replace("'", "''") + "'"
+        raise ValueError(f"variable format {form!r} of ${name} is not known to the test")
 
     return _VARIABLE.sub(variable, text)
 
