@@ -71,6 +71,10 @@ class FeedDecoder:
             decoded = self._message.decode(raw)
         except msgspec.DecodeError:
             return self._decode_parts(raw, now, out)
+        if decoded == []:
+            reason = "empty batch: expected one reading object or an array of at least one"
+            out.rejects.append(Reject(raw, reason, "empty_batch"))
+            return out
         for index, reading in enumerate(decoded if isinstance(decoded, list) else [decoded]):
             self._check(reading, raw, index, now, out)
         if isinstance(decoded, list) and out.rejects:

@@ -44,6 +44,7 @@ CODES = {
     "future_timestamp",
     "ancient_timestamp",
     "empty_reading",
+    "empty_batch",
     "oversized",
 }
 ODD_VALUES = st.one_of(
@@ -93,8 +94,8 @@ def encode(readings: list[dict[str, Any]], batch: bool) -> bytes:
 
 
 def units(raw: bytes, max_bytes: int = 1_000_000) -> int:
-    """Readings a message holds if it is JSON at all; a message that is not, or that is over
-    the size limit (refused whole), counts as one."""
+    """Readings a message holds if it is JSON at all; a message that is not, that is over the
+    size limit (refused whole) or that is an empty batch, counts as one."""
     if len(raw) > max_bytes:
         return 1
 
@@ -105,7 +106,7 @@ def units(raw: bytes, max_bytes: int = 1_000_000) -> int:
         parsed = json.loads(raw, parse_constant=refuse)
     except ValueError:
         return 1
-    return len(parsed) if isinstance(parsed, list) else 1
+    return max(len(parsed), 1) if isinstance(parsed, list) else 1
 
 
 def accepted_is_sane(reading: Any) -> bool:
@@ -205,7 +206,7 @@ def catalogue(t: datetime) -> list[tuple[str, bytes, dict[str, int]]]:
         ),
         ("unknown site", orjson.dumps(one("air-nowhere-99", pm25=3.0)), {"unknown_site": 1}),
         ("oversized batch (limit 20,000 bytes)", orjson.dumps(big), {"oversized": 1}),
-        ("empty batch", b"[]", {}),
+        ("empty batch", b"[]", {"empty_batch": 1}),
         (
             "batch with one bad element",
             orjson.dumps([one(h=10, pm25=31.0), one(h=11, pm25=-1.0), one(h=12, pm25=33.0)]),

@@ -81,6 +81,11 @@ def test_rejects_say_what_is_wrong(raw, code, words):
     assert out.rejects[0].raw == raw
 
 
+def test_empty_batch_is_rejected():
+    out = decoder("air").decode(b" [] ", NOW)
+    assert out.readings == [] and [r.code for r in out.rejects] == ["empty_batch"]
+
+
 def test_oversized_message_is_rejected_whole():
     raw = orjson.dumps([air()] * 100)
     out = decoder("air", max_bytes=len(raw) - 1).decode(raw, NOW)
