@@ -31,6 +31,7 @@ class PushReport:
     readings_sent: int = 0
     messages_sent: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # sends the broker did not confirm
 
 
 def file_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -98,6 +99,7 @@ class Pusher:
         self.progress = progress
         self.report = PushReport()
         self._pending: dict[str, list[Any]] = {}
+        self._undelivered: list[tuple[int, BaseException]] = []
 
     def push(self, lines: Iterator[tuple[int, bytes]], total: int | None = None) -> PushReport:
         now = datetime.now(UTC)
@@ -116,6 +118,10 @@ class Pusher:
         for site in list(self._pending):
             self._flush(site)
         self.producer.flush()
+        for readings, exc in self._undelivered:  # not sent after all
+            self.report.failed.append(f"{readings} readings not delivered: {exc}")
+            self.report.messages_sent -= 1
+            self.report.readings_sent -= readings
         if self.progress is not None:
             self._show(total)
             self.progress.write("\n")
@@ -134,9 +140,14 @@ class Pusher:
             self._send(site.encode(), value, len(group))
 
     def _send(self, key: bytes | None, value: bytes, readings: int) -> None:
-        self.producer.send(self.topic, key=key, value=value)
+        future = self.producer.send(self.topic, key=key, value=value)
+        future.add_errback(self._failed, readings)
         self.report.messages_sent += 1
         self.report.readings_sent += readings
+
+    def _failed(self, readings: int, exc: BaseException) -> None:
+        """A message the broker never confirmed (called on the producer's thread)."""
+        self._undelivered.append((readings, exc))
 
     def _show(self, total: int | None) -> None:
         done = self.report.lines

@@ -77,8 +77,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         producer.close()
     for number, reason in report.rejected:
         print(f"{args.file}:{number}: rejected: {reason}")
+    for failure in report.failed:
+        print(f"{args.file}: not delivered: {failure}")
     print(
         f"{report.lines} lines, {report.readings_sent} readings in {report.messages_sent} "
         f"messages sent, {len(report.rejected)} rejected"
     )
-    return 1 if report.rejected else 0
+    return 1 if report.rejected or report.failed else 0

@@ -79,17 +79,19 @@ def air_batches(
 
 
 def send(settings: Settings, topic: str, messages: Iterable[Message]) -> int:
-    """Send and flush; returns the number of readings sent."""
+    """Send, and wait for the broker to confirm each message; returns the readings sent.
+
+    A send the broker refuses fails here, loudly: "sent" counts only what the broker holds.
+    """
     out = producer(settings)
-    sent = 0
+    pending = []
     try:
         for m in messages:
-            out.send(settings.topic(topic), key=m.key, value=m.value)
-            sent += m.readings
+            pending.append((out.send(settings.topic(topic), key=m.key, value=m.value), m))
         out.flush()
+        return sum(m.readings for future, m in pending if future.get(timeout=60))
     finally:
         out.close()
-    return sent
 
 
 def stored(db: psycopg.Connection, sites: Sequence[str], start: datetime, end: datetime) -> int:

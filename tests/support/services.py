@@ -91,7 +91,8 @@ class WorkerProcess:
 
 
 def producer(settings: Settings) -> KafkaProducer:
-    return KafkaProducer(**kafka_python_config(settings), acks="all", linger_ms=5)
+    # Retries: a broker busy with a test's load may refuse a request for a moment.
+    return KafkaProducer(**kafka_python_config(settings), acks="all", linger_ms=5, retries=10)
 
 
 def read_topic(settings: Settings, topic: str, expected: int, timeout_s: float = 30) -> list[Any]:
