@@ -6,26 +6,10 @@ import time
 from datetime import timedelta
 
 import orjson
-from kafka import KafkaAdminClient
 
-from envwatch.kafka_config import kafka_python_config
-from tests.support.services import producer, wait_until
+from tests.support.services import committed, producer, wait_until
 
 STATION = "air-lanxi-01"
-
-
-def committed(settings) -> int:
-    """Sum of the worker group's committed offsets on the air topic."""
-    admin = KafkaAdminClient(**kafka_python_config(settings))
-    try:
-        offsets = admin.list_group_offsets(settings.app_id).get(settings.app_id, {})
-    finally:
-        admin.close()
-    return sum(
-        meta.offset
-        for tp, meta in offsets.items()
-        if tp.topic == settings.topic("air") and meta.offset > 0
-    )
 
 
 def send_hours(settings, window, first: int, count: int) -> None:

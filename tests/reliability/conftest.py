@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.faults import FastAlertmanager, FaultPrometheus
-from tests.support.monitoring import Webhook
+from tests.support.faults import FastAlertmanager
+from tests.support.monitoring import Prometheus, Webhook
 
 _FIGURES: list[tuple[str, dict[str, Any]]] = []
 
@@ -36,18 +36,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture
-def monitoring(tmp_path: Path) -> Iterator[Callable[..., tuple[Webhook, Any, FaultPrometheus]]]:
+def monitoring(tmp_path: Path) -> Iterator[Callable[..., tuple[Webhook, Any, Prometheus]]]:
     """Start Alertmanager (shipped routing, test waits) and Prometheus on the given targets."""
     started: list[Any] = []
 
     def start(
         targets: list[int], **prometheus: Any
-    ) -> tuple[Webhook, FastAlertmanager, FaultPrometheus]:
+    ) -> tuple[Webhook, FastAlertmanager, Prometheus]:
         webhook = Webhook()
         started.append(webhook)
         am = FastAlertmanager(tmp_path, webhook).start()
         started.append(am)
-        prom = FaultPrometheus(tmp_path, targets[0], am.port, targets=targets, **prometheus).start()
+        prom = Prometheus(tmp_path, targets[0], am.port, targets=targets, **prometheus).start()
         started.append(prom)
         return webhook, am, prom
 

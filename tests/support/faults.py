@@ -9,23 +9,18 @@ Prometheus flags. Everything else is the shipped configuration.
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import subprocess
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import psycopg
-from kafka import KafkaAdminClient
 
-from envwatch.embedded import free_port
-from envwatch.kafka_config import kafka_python_config
 from envwatch.settings import Settings
-from tests.support.monitoring import ALERTS, Alertmanager, Prometheus, Webhook
+from tests.support.monitoring import Alertmanager, Webhook
 from tests.support.services import producer, wait_until
 
 # Reading time of the reliability tests: years no other test uses (their `window` starts in
@@ -116,20 +111,6 @@ def distinct_readings(
     return int(row[0])
 
 
-def committed(settings: Settings, feed: str = "air") -> int:
-    """Sum of the worker group's committed offsets on a feed topic."""
-    admin = KafkaAdminClient(**kafka_python_config(settings))
-    try:
-        offsets = admin.list_group_offsets(settings.app_id).get(settings.app_id, {})
-    finally:
-        admin.close()
-    return sum(
-        meta.offset
-        for tp, meta in offsets.items()
-        if tp.topic == settings.topic(feed) and meta.offset > 0
-    )
-
-
 def firing_sites(webhook: Webhook, alertname: str) -> list[str]:
     """Site of every alert in every firing notification of a rule, in arrival order."""
     return [
@@ -173,77 +154,6 @@ class FastAlertmanager(Alertmanager):
         return f"repeat_interval: {self.heartbeat_every}" in status["config"]["original"]
 
 
-@dataclass
-class FaultPrometheus(Prometheus):
-    """Scrapes every target in ``targets``; ``rule_for`` shortens the ``for:`` of named rules
-    and ``rule_text`` makes other replacements in the rule copies."""
-
-    targets: list[int] = field(default_factory=list)
-    rule_for: dict[str, str] = field(default_factory=dict)
-    rule_text: list[tuple[str, str]] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)
-
-    def start(self) -> FaultPrometheus:
-        rules = self.workdir / "rules"
-        rules.mkdir(exist_ok=True)
-        for path in (ALERTS / "rules").glob("*.yml"):
-            text = re.sub(
-                r"keep_firing_for: \S+",
-                f"keep_firing_for: {self.keep_firing_for}",
-                path.read_text(encoding="utf-8"),
-            )
-            for alert, duration in self.rule_for.items():
-                text = re.sub(
-                    rf"(- alert: {alert}\n(?:(?!\s+- alert:).*\n)*?\s+for: )\S+",
-                    rf"\g<1>{duration}",
-                    text,
-                )
-            for old, new in self.rule_text:
-                text = text.replace(old, new)
-            (rules / path.name).write_text(text, encoding="utf-8")
-        targets = [f"127.0.0.1:{p}" for p in (self.targets or [self.worker_port])]
-        config = self.workdir / "prometheus.yml"
-        config.write_text(
-            json.dumps(
-                {
-                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                    "rule_files": [str(rules / "*.yml")],
-                    "alerting": {
-                        "alertmanagers": [
-                            {
-                                "static_configs": [
-                                    {"targets": [f"127.0.0.1:{self.alertmanager_port}"]}
-                                ]
-                            }
-                        ]
-                    },
-                    "scrape_configs": [
-                        {"job_name": "envwatch-worker", "static_configs": [{"targets": targets}]}
-                    ],
-                }
-            ),
-            encoding="utf-8",
-        )
-        self.process = subprocess.Popen(
-            [
-                "prometheus",
-                f"--config.file={config}",
-                f"--storage.tsdb.path={self.workdir / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                *self.flags,
-            ],
-            stdout=(self.workdir / "prometheus.log").open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-        wait_until(self._ready, 30, "Prometheus to be ready")
-        return self
-
-    def alerts(self) -> list[dict[str, Any]]:
-        from tests.support.monitoring import get_json
-
-        return get_json(f"http://127.0.0.1:{self.port}/api/v1/alerts")["data"]["alerts"]
-
-
 def am_alerts(am: Alertmanager, alertname: str) -> list[dict[str, Any]]:
     """Alerts Alertmanager holds now for a rule (active, suppressed or not)."""
     from urllib.parse import quote
@@ -252,10 +162,6 @@ def am_alerts(am: Alertmanager, alertname: str) -> list[dict[str, Any]]:
 
     url = f"http://127.0.0.1:{am.port}/api/v2/alerts?filter={quote(f'alertname={alertname}')}"
     return get_json(url)
-
-
-def unused_port() -> int:
-    return free_port()
 
 
 def tail(path: Path, chars: int = 3000) -> str:

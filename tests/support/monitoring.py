@@ -103,12 +103,21 @@ class Alertmanager:
 
 @dataclass
 class Prometheus:
-    """Scrapes the worker every second and evaluates the shipped rules every second."""
+    """Scrapes the workers every second and evaluates the shipped rules every second.
+
+    ``targets`` (worker metrics ports; default the one ``worker_port``), ``rule_for`` (shorter
+    ``for:`` of named rules), ``rule_text`` (other replacements in the rule copies) and ``flags``
+    (extra command-line flags) are for tests that need them; the shipped files stay as they are.
+    """
 
     workdir: Path
     worker_port: int
     alertmanager_port: int
     keep_firing_for: str = "30s"
+    targets: list[int] = field(default_factory=list)
+    rule_for: dict[str, str] = field(default_factory=dict)
+    rule_text: list[tuple[str, str]] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -116,12 +125,10 @@ class Prometheus:
         rules = self.workdir / "rules"
         rules.mkdir(exist_ok=True)
         for path in (ALERTS / "rules").glob("*.yml"):
-            text = re.sub(
-                r"keep_firing_for: \S+",
-                f"keep_firing_for: {self.keep_firing_for}",
-                path.read_text(encoding="utf-8"),
+            (rules / path.name).write_text(
+                self._rules(path.read_text(encoding="utf-8")), encoding="utf-8"
             )
-            (rules / path.name).write_text(text, encoding="utf-8")
+        targets = [f"127.0.0.1:{p}" for p in (self.targets or [self.worker_port])]
         config = self.workdir / "prometheus.yml"
         config.write_text(
             json.dumps(
@@ -138,10 +145,7 @@ class Prometheus:
                         ]
                     },
                     "scrape_configs": [
-                        {
-                            "job_name": "envwatch-worker",
-                            "static_configs": [{"targets": [f"127.0.0.1:{self.worker_port}"]}],
-                        }
+                        {"job_name": "envwatch-worker", "static_configs": [{"targets": targets}]}
                     ],
                 }
             ),
@@ -153,12 +157,28 @@ class Prometheus:
                 f"--config.file={config}",
                 f"--storage.tsdb.path={self.workdir / 'tsdb'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
+                *self.flags,
             ],
-            stdout=(self.workdir / "prometheus.log").open("wb"),
+            stdout=(self.workdir / "prometheus.log").open("ab"),
             stderr=subprocess.STDOUT,
         )
         wait_until(self._ready, 30, "Prometheus to be ready")
         return self
+
+    def _rules(self, text: str) -> str:
+        text = re.sub(r"keep_firing_for: \S+", f"keep_firing_for: {self.keep_firing_for}", text)
+        for alert, duration in self.rule_for.items():
+            text = re.sub(
+                rf"(- alert: {alert}\n(?:(?!\s+- alert:).*\n)*?\s+for: )\S+",
+                rf"\g<1>{duration}",
+                text,
+            )
+        for old, new in self.rule_text:
+            text = text.replace(old, new)
+        return text
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return get_json(f"http://127.0.0.1:{self.port}/api/v1/alerts")["data"]["alerts"]
 
     def _ready(self) -> bool:
         try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from envwatch.embedded import free_port, stop_process
 from envwatch.kafka_config import kafka_python_config
@@ -114,3 +114,17 @@ def read_topic(settings: Settings, topic: str, expected: int, timeout_s: float =
     finally:
         consumer.close()
     return records
+
+
+def committed(settings: Settings, feed: str = "air") -> int:
+    """Sum of the worker group's committed offsets on a feed topic."""
+    admin = KafkaAdminClient(**kafka_python_config(settings))
+    try:
+        offsets = admin.list_group_offsets(settings.app_id).get(settings.app_id, {})
+    finally:
+        admin.close()
+    return sum(
+        meta.offset
+        for tp, meta in offsets.items()
+        if tp.topic == settings.topic(feed) and meta.offset > 0
+    )
