@@ -176,7 +176,9 @@ async def run(root: Path) -> dict[str, Any]:
             mem_settings, mem_worker, stations, WINDOW["memory"], MEMORY_HOURS
         )
         r["state_bytes_per_site_param"] = mem.bytes_per_site_param
-        r["rss_bytes"] = {"baseline": mem.baseline_bytes} | mem.rss_bytes
+        r["rss_bytes"] = {"baseline": mem.baseline_bytes} | {
+            f"{sites_}_sites": rss for sites_, rss in mem.rss_bytes.items()
+        }
         r["memory_hours_per_site"] = MEMORY_HOURS
         stack.stop([mem_worker])
     finally:
