@@ -10,15 +10,14 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envwatch.embedded import WRITER_ROLE, EmbeddedBroker, EmbeddedPostgres, free_port
+from envwatch.embedded import WRITER_ROLE, EmbeddedBroker, EmbeddedPostgres, free_port, stop_process
 from envwatch.settings import Settings, load_settings
-from envwatch.summary import scrape
+from envwatch.summary import answers, scrape
 from schemas.migrate import migrate
 from streams.topics import ensure_topics
 
@@ -68,11 +67,7 @@ class Process:
         assert self.process is not None
         if self.process.poll() is not None:
             raise RuntimeError(f"process exited: {self.log_path.read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(self.metrics_url, timeout=1).close()
-        except OSError:
-            return False
-        return True
+        return answers(self.metrics_url)
 
     @property
     def metrics_url(self) -> str:
@@ -96,13 +91,7 @@ class Process:
         raise RuntimeError("no VmRSS")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 20.0)
 
 
 @dataclass

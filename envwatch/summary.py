@@ -9,6 +9,15 @@ from collections import defaultdict
 from prometheus_client.parser import text_string_to_metric_families
 
 
+def answers(url: str) -> bool:
+    """Whether a metrics endpoint is up (a process serving it has started)."""
+    try:
+        urllib.request.urlopen(url, timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 def scrape(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     """Metric sample name -> {sorted labels: value}."""
     with urllib.request.urlopen(url, timeout=2) as response:

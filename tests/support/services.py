@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from envwatch.embedded import free_port, stop_process
 from envwatch.kafka_config import kafka_python_config
 from envwatch.settings import Settings
-from envwatch.summary import scrape
+from envwatch.summary import answers, scrape
 
 
 def wait_until(check: Callable[[], Any], timeout_s: float, what: str, every_s: float = 0.2) -> Any:
@@ -71,11 +70,7 @@ class WorkerProcess:
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(f"worker exited: {self.log_path.read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(self.metrics_url, timeout=1).close()
-        except OSError:
-            return False
-        return True
+        return answers(self.metrics_url)
 
     @property
     def metrics_url(self) -> str:
