@@ -70,6 +70,18 @@ class Metrics:
             ["feed"],
             registry=registry,
         )
+        self.records_refetched = Counter(
+            "envwatch_records_refetched",
+            "Records the stream skipped, read again by offset before the batch went on",
+            ["topic"],
+            registry=registry,
+        )
+        self.records_redelivered = Counter(
+            "envwatch_records_redelivered",
+            "Records handed over again after they were stored (after a rebalance); dropped",
+            ["topic"],
+            registry=registry,
+        )
         self.lag = Gauge(
             "envwatch_consumer_lag",
             "Messages not yet consumed, per partition owned",

@@ -15,7 +15,7 @@ def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
 
 
 def kafka_python_config(settings: Settings) -> dict[str, Any]:
-    """For kafka-python (admin, push tool)."""
+    """For kafka-python (admin, push tool) and aiokafka (the log reader): same option names."""
     cfg: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap.split(","),
         "security_protocol": settings.kafka_security_protocol,

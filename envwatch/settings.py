@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     batch_within_s: float = Field(default=0.2, gt=0)
     rebalance_timeout_s: float = 3.0
     session_timeout_s: float = 8.0
+    # How often each partition's stored prefix is committed: what a restart reads twice.
+    commit_interval_s: float = Field(default=1.0, gt=0)
     db_retry_max_s: float = 10.0
 
     # Validation

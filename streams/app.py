@@ -24,7 +24,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(settings.session_timeout_s / 4, 0.5),
-        broker_commit_interval=1.0,
+        broker_commit_interval=settings.commit_interval_s,
         web_enabled=False,
         web_port=settings.worker_web_port,
     )

@@ -12,28 +12,26 @@ from __future__ import annotations
 import faust
 
 from alerts.metrics import Metrics
+from streams.delivery import Delivery
 
 INTERVAL_S = 5.0
 
 
-def track_lag(app: faust.App, metrics: Metrics, topics: set[str]) -> None:
-    """``topics``: the ones the agents consume (not the tables' changelogs, never committed)."""
+def track_lag(app: faust.App, metrics: Metrics, delivery: Delivery) -> None:
+    """Partitions the agents read; the tables' changelogs are never committed, so not here."""
     exported: set[tuple[str, str]] = set()
 
     @app.timer(INTERVAL_S)
     async def export_lag() -> None:
         consumer = app.consumer
-        # Faust keeps the committed offsets it has read or made; there is no public accessor.
-        committed = consumer._committed_offset
         current: set[tuple[str, str]] = set()
         for tp in consumer.assignment():
-            if tp.topic not in topics:
-                continue
+            committed = delivery.committed(tp)
             highwater = consumer.highwater(tp)
-            if highwater is None:
+            if committed is None or highwater is None:
                 continue
             labels = (tp.topic, str(tp.partition))
-            metrics.lag.labels(*labels).set(max(highwater - (committed.get(tp) or 0), 0))
+            metrics.lag.labels(*labels).set(max(highwater - committed, 0))
             current.add(labels)
         for labels in exported - current:
             metrics.lag.remove(*labels)

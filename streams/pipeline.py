@@ -1,10 +1,10 @@
-"""What happens to a batch of messages from one feed, from raw bytes to acknowledged offsets.
+"""What happens to a batch of messages from one feed, from raw bytes to stored offsets.
 
 The order is the guarantee: decode; publish rejects to the dead-letter topic and wait for the
 broker to confirm; judge the valid readings (state, metrics, alert transitions); store the
 readings and the transitions in one transaction (retried until stored); publish the
-transitions; only then acknowledge the messages, so an offset is never committed for a
-reading not yet stored.
+transitions; only then count the batch's records as stored, so an offset is never committed
+for a reading not yet stored (streams/delivery.py commits).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from schemas.decode import FeedDecoder
 from schemas.models import Reading
 from streams.alert_events import AlertEvents
 from streams.deadletter import DeadLetters
+from streams.delivery import Delivery, Record
 from streams.judging import Judged
 from streams.publish import send_confirmed
 from streams.rows import Row, rows_of
@@ -46,30 +47,28 @@ class Pipeline:
     alert_events: AlertEvents
     summaries: Any  # the summaries topic
     metrics: Metrics
+    delivery: Delivery
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     async def consume(
         self, feed: str, stream: faust.StreamT, judge: Judge, batch_max: int, within_s: float
     ) -> None:
         """The agent body for one feed: runs until the worker stops."""
-        async for events in stream.noack_take(batch_max, within=within_s):
-            await self.handle(feed, events, judge)
-            for event in events:
-                await stream.ack(event)
+        async for records in self.delivery.batches(stream, batch_max, within_s):
+            await self.handle(feed, records, judge)
 
-    async def handle(self, feed: str, events: Sequence[Any], judge: Judge) -> int:
-        """Process one batch of events; returns the number of new rows stored."""
+    async def handle(self, feed: str, records: Sequence[Record], judge: Judge) -> int:
+        """Process one batch of records; returns the number of new rows stored."""
         decoder = self.decoders[feed]
         now = self.clock()
         valid: list[tuple[Reading, int]] = []
-        for event in events:
-            message = event.message
+        for message in records:
             decoded = decoder.decode(message.value or b"", now)
             valid.extend((reading, message.partition) for reading in decoded.readings)
             for reject in decoded.rejects:
                 await self.dead_letters.publish(feed, reject, message)
                 self.metrics.dead_letters.labels(feed, reject.code).inc()
-        self.metrics.messages.labels(feed).inc(len(events))
+        self.metrics.messages.labels(feed).inc(len(records))
         self.metrics.readings.labels(feed).inc(len(valid))
         if not valid:
             return 0

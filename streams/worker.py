@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import faust
+import mode
 from prometheus_client import CollectorRegistry, start_http_server
 
 from alerts.metrics import Metrics
@@ -19,6 +20,7 @@ from streams.agents.targets import TargetTracker, register_targets
 from streams.alert_events import AlertEvents
 from streams.app import create_app
 from streams.deadletter import DeadLetters
+from streams.delivery import Delivery, LogReader
 from streams.exporter import SiteExporter
 from streams.lag import track_lag
 from streams.pipeline import Pipeline
@@ -50,6 +52,8 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
     def topic(name: str) -> faust.TopicT:
         return app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
 
+    reader = LogReader(settings)
+    delivery = Delivery(reader, metrics)
     pipeline = Pipeline(
         decoders={feed: FeedDecoder(feed, rules[feed]) for feed in FEEDS},
         sink=sink,
@@ -57,6 +61,7 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
         alert_events=AlertEvents(topic(ALERT_EVENTS)),
         summaries=topic(SUMMARIES),
         metrics=metrics,
+        delivery=delivery,
     )
     exporter = SiteExporter(metrics)
     for county in reference.counties.values():
@@ -69,18 +74,30 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
         lambda table: TargetTracker(table, targets, metrics, settings.bad_day_budget_warning),
         sink,
         pipeline.alert_events,
+        delivery,
     )
-    track_lag(app, metrics, {*(feed_topic(settings, f) for f in FEEDS), settings.topic(SUMMARIES)})
+    track_lag(app, metrics, delivery)
     feeds_by_topic = {feed_topic(settings, feed): feed for feed in FEEDS}
+
+    @app.timer(settings.commit_interval_s)
+    async def _commit() -> None:
+        await delivery.commit(app.consumer)
 
     @app.on_partitions_revoked.connect
     async def _drop_revoked(_app: faust.App, revoked: set, **_kwargs: object) -> None:
+        await delivery.commit(app.consumer)  # still a member: fewer records read twice
+        delivery.forget(revoked)
         pairs = [
             (feeds_by_topic[tp.topic], tp.partition) for tp in revoked if tp.topic in feeds_by_topic
         ]
         dropped = exporter.drop_partitions(pairs)
         if dropped:
             log.info("partitions revoked: stopped exporting %d sites", dropped)
+
+    @app.service
+    class _CloseReader(mode.Service):
+        async def on_stop(self) -> None:
+            await reader.stop()
 
     return app
 

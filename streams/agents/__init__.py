@@ -55,7 +55,8 @@ def register_agents(
 def _register(
     app: faust.App, settings: Settings, pipeline: Pipeline, feed: str, judge: FeedJudge
 ) -> None:
-    topic = app.topic(feed_topic(settings, feed), key_type=bytes, value_type=bytes)
+    # No Faust acknowledgements: streams/delivery.py keeps and commits the offsets.
+    topic = app.topic(feed_topic(settings, feed), key_type=bytes, value_type=bytes, acks=False)
 
     async def agent(stream: faust.StreamT) -> None:
         await pipeline.consume(feed, stream, judge, settings.batch_max, settings.batch_within_s)

@@ -19,6 +19,7 @@ from alerts.metrics import Metrics
 from alerts.targets import Targets
 from envwatch.settings import Settings
 from streams.alert_events import AlertEvents
+from streams.delivery import Delivery
 from streams.sink import ReadingSink
 from streams.topics import SUMMARIES
 
@@ -77,6 +78,7 @@ def register_targets(
     tracker_factory: Any,
     sink: ReadingSink,
     alert_events: AlertEvents,
+    delivery: Delivery,
 ) -> None:
     table = app.Table(
         "city-state",
@@ -87,21 +89,21 @@ def register_targets(
         partitions=1,
     )
     tracker: TargetTracker = tracker_factory(table)
-    topic = app.topic(settings.topic(SUMMARIES), key_type=bytes, value_type=bytes, partitions=1)
+    topic = app.topic(
+        settings.topic(SUMMARIES), key_type=bytes, value_type=bytes, partitions=1, acks=False
+    )
 
     async def targets_agent(stream: faust.StreamT) -> None:
-        async for events in stream.noack_take(settings.batch_max, within=settings.batch_within_s):
+        async for records in delivery.batches(stream, settings.batch_max, settings.batch_within_s):
             summaries = []
-            for event in events:
+            for record in records:
                 try:
-                    summaries.append(orjson.loads(event.message.value))
+                    summaries.append(orjson.loads(record.value or b""))
                 except orjson.JSONDecodeError:
                     continue  # written by this program only; nothing to dead-letter
             transitions = tracker.apply(summaries)
             if transitions:
                 await sink.write((), transitions)
                 await alert_events.publish(transitions)
-            for event in events:
-                await stream.ack(event)
 
     app.agent(topic, name="envwatch.targets")(targets_agent)
