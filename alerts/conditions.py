@@ -8,8 +8,7 @@ so the alert holds its state rather than resolving on missing data.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from alerts.lifecycle import Observation
 
@@ -42,8 +41,9 @@ SEVERITY: dict[str, Severity] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
+class Check(NamedTuple):
+    """A condition judged on one reading; a named tuple, like its observation."""
+
     condition: str
     parameter: str
     observation: Observation
@@ -127,10 +127,10 @@ def quality_checks(recent: Mapping[str, Sequence[float]]) -> list[Check]:
     for parameter, values in recent.items():
         if len(values) >= FLATLINE_COUNT:
             tail = values[-FLATLINE_COUNT:]
-            flat = all(v == tail[-1] for v in tail)
+            flat = tail.count(tail[-1]) == FLATLINE_COUNT
             obs = Observation(breach=flat, clear=not flat, value=tail[-1], limit=FLATLINE_COUNT)
             checks.append(Check("dq_flatline", parameter, obs, sustain=False))
-        floor = SPIKE_FLOOR.get(parameter.split("_", 1)[0])
+        floor = SPIKE_FLOOR.get(parameter.partition("_")[0])
         if floor is not None and len(values) >= 4:
             median = _median(values[:-1])
             newest = values[-1]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -224,7 +225,7 @@ def judge_air(state: SiteState, reading: AirReading, station: Station, timing: T
     if result is not None:
         checks += range_checks(
             {
-                key: (float(sub.concentration), float(aqi.top_breakpoint(key, result.edition)))
+                key: (float(sub.concentration), _top_breakpoint(key, result.edition))
                 for key, sub in result.iaqi.items()
             }
         )
@@ -299,3 +300,8 @@ def judge_energy(
 _CHINA = ZoneInfo("Asia/Shanghai")
 _WATER_FIELDS = tuple((a, n) for a, n in measured_fields(WaterReading) if a != "temp")
 _ENERGY_CARRIERS = tuple(a for a, _ in measured_fields(EnergyReading) if a != "output_10k_yuan")
+
+
+@lru_cache(maxsize=256)
+def _top_breakpoint(key: str, edition: str) -> float:
+    return float(aqi.top_breakpoint(key, edition))

@@ -8,8 +8,7 @@ replayed year gives the same alerts as the live one did.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import msgspec
 
@@ -27,9 +26,10 @@ class AlertState(msgspec.Struct, array_like=True, omit_defaults=True):
     limit: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One judgement of one condition: ``breach`` enters, ``clear`` leaves, neither holds."""
+class Observation(NamedTuple):
+    """One judgement of one condition: ``breach`` enters, ``clear`` leaves, neither holds.
+
+    A named tuple: a dozen are made per reading, and tuples are the cheapest to make."""
 
     breach: bool
     clear: bool

@@ -55,9 +55,12 @@ async def worker_run(
 def rows_between(
     admin_url: str, prefix_sites: Sequence[str], start: datetime, end: datetime
 ) -> int:
+    # By the end of an energy period: a period that holds a run's first moment starts in the
+    # previous run's window, while its end is in the run's own.
     with psycopg.connect(admin_url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM readings WHERE ts >= %s AND ts < %s AND site_id = ANY(%s)",
+            "SELECT count(*) FROM readings WHERE coalesce(ts_end, ts) >= %s"
+            " AND coalesce(ts_end, ts) < %s AND site_id = ANY(%s)",
             (start, end, list(prefix_sites)),
         ).fetchone()
         assert row is not None

@@ -30,6 +30,15 @@ class SiteExporter:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self._sites: dict[tuple[str, str], _Exported] = {}
+        # Gauge.labels() validates and locks on every call; a site's series are set after
+        # every batch, so their children are kept here until the series is removed.
+        self._children: dict[tuple[Gauge, tuple[str, ...]], Gauge] = {}
+
+    def _set(self, gauge: Gauge, labels: tuple[str, ...], value: float) -> None:
+        child = self._children.get((gauge, labels))
+        if child is None:
+            child = self._children[(gauge, labels)] = gauge.labels(*labels)
+        child.set(value)
 
     def update(
         self,
@@ -52,7 +61,7 @@ class SiteExporter:
         keep: set[tuple[Gauge, tuple[str, ...]]] = set()
 
         def put(gauge: Gauge, labels: tuple[str, ...], value: float) -> None:
-            gauge.labels(*labels).set(value)
+            self._set(gauge, labels, value)
             keep.add((gauge, labels))
 
         put(m.last_received, (feed, site, county), time.time())
@@ -74,7 +83,7 @@ class SiteExporter:
             for gauge, labels in exported.series - keep
             if gauge in (m.alert_value, m.alert_limit, m.alert_since)
         }
-        _remove(stale)
+        self._remove(stale)
         exported.series = (exported.series - stale) | keep
 
     def exports(self, feed: str, site: str) -> bool:
@@ -94,7 +103,7 @@ class SiteExporter:
                 (m.alert_limit, alert.limit),
                 (m.alert_since, alert.since),
             ):
-                gauge.labels(*labels).set(value)
+                self._set(gauge, labels, value)
                 exported.series.add((gauge, labels))
 
     def drop_partitions(self, feed_partitions: Iterable[tuple[str, int]]) -> int:
@@ -103,13 +112,13 @@ class SiteExporter:
         dropped = 0
         for (feed, site), exported in list(self._sites.items()):
             if (feed, exported.partition) in gone:
-                _remove(exported.series)
+                self._remove(exported.series)
                 del self._sites[(feed, site)]
                 dropped += 1
         return dropped
 
-
-def _remove(series: Iterable[tuple[Gauge, tuple[str, ...]]]) -> None:
-    for gauge, labels in series:
-        with contextlib.suppress(KeyError):  # already gone
-            gauge.remove(*labels)
+    def _remove(self, series: Iterable[tuple[Gauge, tuple[str, ...]]]) -> None:
+        for gauge, labels in series:
+            self._children.pop((gauge, labels), None)
+            with contextlib.suppress(KeyError):  # already gone
+                gauge.remove(*labels)

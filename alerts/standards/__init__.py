@@ -7,6 +7,7 @@ limits are exact (a mean of 0.68/4 compares as <= 0.2, not as a binary float sli
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from decimal import Context, Decimal, Inexact, Rounded
 from fractions import Fraction
 from functools import lru_cache
@@ -28,6 +29,14 @@ def decimal_of(name: str, value: object) -> Decimal:
     if not d.is_finite():
         raise ReadingError(f"{name}: {value!r} is not a finite number")
     return d
+
+
+def plain_decimals(values: Sequence[object]) -> list[Decimal] | None:
+    """The decimals of finite, non-negative floats, or None if any value is anything else
+    (the caller then takes its checked path, which names the offending value)."""
+    if all(type(v) is float and 0.0 <= v < math.inf for v in values):  # type: ignore[operator]
+        return [_float_decimal(v) for v in values]  # type: ignore[arg-type]
+    return None
 
 
 def exact(name: str, value: object) -> Fraction:

@@ -13,7 +13,14 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Literal
 
-from alerts.standards import EXACT_SUM, Number, ReadingError, decimal_of, exact
+from alerts.standards import (
+    EXACT_SUM,
+    Number,
+    ReadingError,
+    decimal_of,
+    exact,
+    plain_decimals,
+)
 from alerts.standards.editions import Edition, resolve
 
 Period = Literal["1h", "24h", "max_8h", "annual", "quarterly"]
@@ -56,6 +63,9 @@ def _values(items: Sequence[Daily], most: int, what: str) -> list[Fraction | Dec
     """The valid values: readings as their exact decimals, means as their exact rationals."""
     if len(items) > most:
         raise ReadingError(f"{len(items)} values given for {what}; at most {most}")
+    plain = plain_decimals([item for item in items if item is not None])
+    if plain is not None:  # hourly readings: the moving means of every reading
+        return list(plain)
     found: list[Fraction | Decimal] = []
     for item in items:
         if isinstance(item, Mean):
@@ -76,7 +86,7 @@ def _mean(items: Sequence[Daily], most: int, required: int, what: str) -> Averag
     if len(found) < required:
         reason = f"{what}: {len(found)} valid values, {required} needed"
         return Invalid(reason, len(found), required)
-    if all(isinstance(v, Decimal) for v in found):
+    if all(type(v) is Decimal for v in found):
         # Summing decimals exactly, then one division, gives the same rational as summing
         # rationals, many times faster (the moving averages run on every hourly reading).
         with localcontext(EXACT_SUM):

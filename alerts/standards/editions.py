@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +74,19 @@ def local_day(at: datetime | date) -> date:
 
 def in_force(family: str, at: datetime | date | None = None) -> Edition:
     """The edition of ``family`` in force at ``at`` (default: now)."""
-    day = local_day(at if at is not None else datetime.now(UTC))
+    return _in_force_on(family, local_day(at if at is not None else datetime.now(UTC)))
+
+
+# Asked for on every reading (limits, validity rules, breakpoints), for few distinct days.
+@lru_cache(maxsize=8192)
+def _in_force_on(family: str, day: date) -> Edition:
     for edition in all_editions():
         if edition.family == family and edition.in_force_on(day):
             return edition
     raise NoEditionError(f"no {family} standard edition is in force on {day.isoformat()}")
 
 
+@lru_cache(maxsize=256)
 def by_name(family: str, name: str) -> Edition:
     """An edition by id (``hj633-2012``) or year (``2012``).
 
