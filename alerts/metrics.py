@@ -6,7 +6,12 @@ number of series is bounded by the register, not by the data.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 
 class Metrics:
@@ -88,87 +93,8 @@ class Metrics:
             ["topic", "partition"],
             registry=registry,
         )
-        # Latest values
-        self.value = Gauge(
-            "envwatch_reading_value",
-            "Latest value of a parameter at a site",
-            ["feed", "site", "county", "parameter"],
-            registry=registry,
-        )
-        self.last_seen = Gauge(
-            "envwatch_site_last_seen_timestamp_seconds",
-            "Timestamp of a site's latest reading",
-            ["feed", "site", "county"],
-            registry=registry,
-        )
-        self.last_received = Gauge(
-            "envwatch_site_last_received_timestamp_seconds",
-            "Wall-clock time this worker last received a reading from a site",
-            ["feed", "site", "county"],
-            registry=registry,
-        )
-        self.expected_interval = Gauge(
-            "envwatch_site_expected_interval_seconds",
-            "A site's reporting interval from the register",
-            ["feed", "site", "county"],
-            registry=registry,
-        )
-        # Judgement
-        site = ["site", "county"]
-        self.figures = {
-            "air_aqi": Gauge(
-                "envwatch_air_aqi", "Hourly (real-time) AQI of a station", site, registry=registry
-            ),
-            "air_aqi_category": Gauge(
-                "envwatch_air_aqi_category",
-                "AQI category 1-6 of a station",
-                site,
-                registry=registry,
-            ),
-            "air_pm25_24h": Gauge(
-                "envwatch_air_pm25_24h",
-                "PM2.5 24-hour moving mean, when valid (>= 20 hours)",
-                site,
-                registry=registry,
-            ),
-            "water_class": Gauge(
-                "envwatch_water_class",
-                "Class 1-6 of a section's latest sample (6: worse than V)",
-                [*site, "control_level"],
-                registry=registry,
-            ),
-            "energy_intensity": Gauge(
-                "envwatch_energy_intensity",
-                "tce per 10,000 yuan of output, latest period",
-                site,
-                registry=registry,
-            ),
-            "energy_ytd_tce": Gauge(
-                "envwatch_energy_ytd_tce",
-                "Energy use so far this year, tonnes of coal equivalent",
-                site,
-                registry=registry,
-            ),
-        }
-        alert = ["condition", "severity", "county", "site", "parameter", "feed"]
-        self.alert_value = Gauge(
-            "envwatch_alert_value",
-            "Value of the quantity behind a firing alert",
-            alert,
-            registry=registry,
-        )
-        self.alert_limit = Gauge(
-            "envwatch_alert_limit",
-            "The limit a firing alert compares with",
-            alert,
-            registry=registry,
-        )
-        self.alert_since = Gauge(
-            "envwatch_alert_since_timestamp_seconds",
-            "When the condition of a firing alert began (reading time)",
-            alert,
-            registry=registry,
-        )
+        # Per site: latest values, judged figures, firing alerts
+        self.sites = SiteSeries(SITE_FAMILIES, registry)
         self.target_value = Gauge(
             "envwatch_target_value",
             "Progress figure of a plan target (ratios in %)",
@@ -196,3 +122,107 @@ class Metrics:
             ["condition", "transition"],
             registry=registry,
         )
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    doc: str
+    labels: tuple[str, ...]
+
+
+_SITE = ("feed", "site", "county")
+_FIGURE = ("site", "county")
+_ALERT = ("condition", "severity", "county", "site", "parameter", "feed")
+
+# Keys: what the exporter names a series by; figure keys are "<feed>_<figure>".
+SITE_FAMILIES: dict[str, Family] = {
+    "value": Family(
+        "envwatch_reading_value", "Latest value of a parameter at a site", (*_SITE, "parameter")
+    ),
+    "last_seen": Family(
+        "envwatch_site_last_seen_timestamp_seconds", "Timestamp of a site's latest reading", _SITE
+    ),
+    "last_received": Family(
+        "envwatch_site_last_received_timestamp_seconds",
+        "Wall-clock time this worker last received a reading from a site",
+        _SITE,
+    ),
+    "expected_interval": Family(
+        "envwatch_site_expected_interval_seconds",
+        "A site's reporting interval from the register",
+        _SITE,
+    ),
+    "air_aqi": Family("envwatch_air_aqi", "Hourly (real-time) AQI of a station", _FIGURE),
+    "air_aqi_category": Family(
+        "envwatch_air_aqi_category", "AQI category 1-6 of a station", _FIGURE
+    ),
+    "air_pm25_24h": Family(
+        "envwatch_air_pm25_24h", "PM2.5 24-hour moving mean, when valid (>= 20 hours)", _FIGURE
+    ),
+    "water_class": Family(
+        "envwatch_water_class",
+        "Class 1-6 of a section's latest sample (6: worse than V)",
+        (*_FIGURE, "control_level"),
+    ),
+    "energy_intensity": Family(
+        "envwatch_energy_intensity", "tce per 10,000 yuan of output, latest period", _FIGURE
+    ),
+    "energy_ytd_tce": Family(
+        "envwatch_energy_ytd_tce",
+        "Energy use so far this year, tonnes of coal equivalent",
+        _FIGURE,
+    ),
+    "alert_value": Family(
+        "envwatch_alert_value", "Value of the quantity behind a firing alert", _ALERT
+    ),
+    "alert_limit": Family("envwatch_alert_limit", "The limit a firing alert compares with", _ALERT),
+    "alert_since": Family(
+        "envwatch_alert_since_timestamp_seconds",
+        "When the condition of a firing alert began (reading time)",
+        _ALERT,
+    ),
+}
+ALERT_FAMILIES = ("alert_value", "alert_limit", "alert_since")
+
+Series = Mapping[tuple[str, tuple[str, ...]], float]  # (family key, label values) -> value
+
+
+class SiteSeries(Collector):
+    """Every site's gauges, kept as plain values and rendered when Prometheus scrapes.
+
+    A Gauge child costs about a kilobyte, a site has a dozen series, and a province has ten
+    thousand sites; a value in a dict costs a fifth of that. Each owner's (a site's, or the
+    city's) series are replaced whole, never changed in place, so a scrape in the HTTP thread
+    reads a consistent snapshot without a lock.
+    """
+
+    def __init__(self, families: Mapping[str, Family], registry: CollectorRegistry) -> None:
+        self.families = families
+        self._owners: dict[Hashable, Series] = {}
+        registry.register(self)
+
+    def get(self, owner: Hashable) -> Series:
+        return self._owners.get(owner, {})
+
+    def put(self, owner: Hashable, series: Series) -> None:
+        self._owners[owner] = series
+
+    def drop(self, owner: Hashable) -> None:
+        self._owners.pop(owner, None)
+
+    def _empty(self) -> dict[str, GaugeMetricFamily]:
+        return {
+            key: GaugeMetricFamily(f.name, f.doc, labels=f.labels)
+            for key, f in self.families.items()
+        }
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        return self._empty().values()
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        out = self._empty()
+        for series in list(self._owners.values()):
+            for (family, labels), value in series.items():
+                out[family].add_metric(labels, value)
+        return out.values()

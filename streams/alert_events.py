@@ -34,5 +34,6 @@ class AlertEvents:
         self._topic = topic
 
     async def publish(self, events: Sequence[AlertEvent]) -> None:
-        for event in events:
-            await send_confirmed(self._topic, event.site.encode(), event_json(event))
+        await send_confirmed(
+            self._topic, ((event.site.encode(), event_json(event), None) for event in events)
+        )

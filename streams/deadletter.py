@@ -7,6 +7,7 @@ read them with any Kafka tool and a program can filter on them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,9 +36,14 @@ class DeadLetters:
     def __init__(self, topic: Any) -> None:
         self._topic = topic
 
-    async def publish(self, feed: str, reject: Reject, message: Any) -> None:
+    async def publish(self, rejected: Iterable[tuple[str, Reject, Any]]) -> None:
+        """``(feed, reject, message)``: each reject with the message it came from."""
         await send_confirmed(
-            self._topic, message.key, reject.raw, headers_for(feed, reject, message)
+            self._topic,
+            (
+                (message.key, reject.raw, headers_for(feed, reject, message))
+                for feed, reject, message in rejected
+            ),
         )
 
 

@@ -20,7 +20,7 @@ import faust
 import orjson
 
 from alerts.metrics import Metrics
-from schemas.decode import FeedDecoder
+from schemas.decode import FeedDecoder, Reject
 from schemas.models import Reading
 from streams.alert_events import AlertEvents
 from streams.deadletter import DeadLetters
@@ -42,7 +42,7 @@ class Judge(Protocol):
 @dataclass
 class Pipeline:
     decoders: Mapping[str, FeedDecoder]
-    sink: ReadingSink
+    sinks: Mapping[str, ReadingSink]  # one per feed: each agent writes on its own connection
     dead_letters: DeadLetters
     alert_events: AlertEvents
     summaries: Any  # the summaries topic
@@ -62,11 +62,14 @@ class Pipeline:
         decoder = self.decoders[feed]
         now = self.clock()
         valid: list[tuple[Reading, int]] = []
+        rejected: list[tuple[str, Reject, Record]] = []
         for message in records:
             decoded = decoder.decode(message.value or b"", now)
             valid.extend((reading, message.partition) for reading in decoded.readings)
-            for reject in decoded.rejects:
-                await self.dead_letters.publish(feed, reject, message)
+            rejected.extend((feed, reject, message) for reject in decoded.rejects)
+        if rejected:
+            await self.dead_letters.publish(rejected)
+            for _, reject, _ in rejected:
                 self.metrics.dead_letters.labels(feed, reject.code).inc()
         self.metrics.messages.labels(feed).inc(len(records))
         self.metrics.readings.labels(feed).inc(len(valid))
@@ -78,14 +81,16 @@ class Pipeline:
         for reading, _ in valid:
             rows.extend(rows_of(feed, reading))
         started = time.perf_counter()
-        stored = await self.sink.write(rows, transitions)
+        stored = await self.sinks[feed].write(rows, transitions)
         self.metrics.write_seconds.labels(feed).observe(time.perf_counter() - started)
         self.metrics.batch_readings.labels(feed).observe(len(valid))
         self.metrics.rows_written.labels(feed).inc(stored)
         self.metrics.rows_duplicate.labels(feed).inc(len(rows) - stored)
         self.metrics.last_write.labels(feed).set_to_current_time()
-        for summary in judged.summaries:
-            await send_confirmed(self.summaries, b"city", orjson.dumps(summary))
+        if judged.summaries:
+            await send_confirmed(
+                self.summaries, ((b"city", orjson.dumps(s), None) for s in judged.summaries)
+            )
         if transitions:
             await self.alert_events.publish(transitions)
             for t in transitions:

@@ -3,7 +3,7 @@
 Rows go by binary COPY into a per-connection staging table, then one
 ``INSERT ... ON CONFLICT DO NOTHING`` moves them into ``readings``: a reading delivered twice
 (at-least-once consumption) never makes a second row. A failed write is retried with backoff
-for as long as it takes; the caller acknowledges its messages only after :meth:`write`
+for as long as it takes; the caller counts its records as stored only after :meth:`write`
 returns, so a database outage holds the stream back instead of dropping readings.
 """
 

@@ -1,4 +1,4 @@
-"""Wires one worker process: reference data, decoders, sink, topics, metrics, agents."""
+"""Wires one worker process: reference data, decoders, sinks, topics, metrics, agents."""
 
 from __future__ import annotations
 
@@ -43,11 +43,13 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
         )
         for feed in FEEDS
     }
-    sink = ReadingSink(
-        settings.database_url.get_secret_value(),
-        settings.db_retry_max_s,
-        on_error=lambda _exc: metrics.db_errors.inc(),
-    )
+
+    def sink() -> ReadingSink:
+        return ReadingSink(
+            settings.database_url.get_secret_value(),
+            settings.db_retry_max_s,
+            on_error=lambda _exc: metrics.db_errors.inc(),
+        )
 
     def topic(name: str) -> faust.TopicT:
         return app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
@@ -56,7 +58,7 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
     delivery = Delivery(reader, metrics)
     pipeline = Pipeline(
         decoders={feed: FeedDecoder(feed, rules[feed]) for feed in FEEDS},
-        sink=sink,
+        sinks={feed: sink() for feed in FEEDS},
         dead_letters=DeadLetters(topic(DEAD_LETTER)),
         alert_events=AlertEvents(topic(ALERT_EVENTS)),
         summaries=topic(SUMMARIES),
@@ -72,7 +74,7 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
         app,
         settings,
         lambda table: TargetTracker(table, targets, metrics, settings.bad_day_budget_warning),
-        sink,
+        sink(),
         pipeline.alert_events,
         delivery,
     )

@@ -20,6 +20,7 @@ from alerts.targets import Targets
 from envwatch.settings import Settings
 from streams.alert_events import AlertEvents
 from streams.delivery import Delivery
+from streams.exporter import alert_series
 from streams.sink import ReadingSink
 from streams.topics import SUMMARIES
 
@@ -36,7 +37,6 @@ class TargetTracker:
         self.targets = targets
         self.metrics = metrics
         self.budget_warning = budget_warning
-        self._alert_labels: set[tuple[str, ...]] = set()
 
     def apply(self, summaries: list[dict[str, Any]]) -> list[AlertEvent]:
         stored = self.table.get(KEY)
@@ -58,17 +58,7 @@ class TargetTracker:
             m.target_value.labels(name).set(figure.value)
             m.target_goal.labels(name).set(figure.goal)
             m.target_status.labels(name).set(STATUS_CODE[figure.status])
-        firing = {
-            (a.condition, a.severity, "all", "city", a.parameter, "city"): a for a in verdict.firing
-        }
-        for labels, alert in firing.items():
-            m.alert_value.labels(*labels).set(alert.value)
-            m.alert_limit.labels(*labels).set(alert.limit)
-            m.alert_since.labels(*labels).set(alert.since)
-        for labels in self._alert_labels - set(firing):
-            for gauge in (m.alert_value, m.alert_limit, m.alert_since):
-                gauge.remove(*labels)
-        self._alert_labels = set(firing)
+        m.sites.put(KEY, alert_series("city", "city", "all", verdict.firing))
         return verdict.events
 
 
