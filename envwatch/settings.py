@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     metrics_port: int = 9108
     batch_max: int = Field(default=2000, ge=1)
     batch_within_s: float = Field(default=0.2, gt=0)
+    # The city-wide targets move by the day; each of their batches recomputes them over all
+    # sites, so they are batched over a longer wait than the readings.
+    targets_within_s: float = Field(default=2.0, gt=0)
     rebalance_timeout_s: float = 3.0
     session_timeout_s: float = 8.0
     # How often each partition's stored prefix is committed: what a restart reads twice.

@@ -37,10 +37,17 @@ class TargetTracker:
         self.targets = targets
         self.metrics = metrics
         self.budget_warning = budget_warning
+        # The state as last written, decoded: read back from the table only when the table
+        # holds something else (after a restart or a rebalance, from the changelog).
+        self._written: tuple[bytes, CityState] | None = None
 
     def apply(self, summaries: list[dict[str, Any]]) -> list[AlertEvent]:
         stored = self.table.get(KEY)
-        state = _decode(stored) if stored else CityState()
+        if self._written is not None and stored is self._written[0]:
+            state = self._written[1]
+        else:
+            state = _decode(stored) if stored else CityState()
+        self._written = None  # changed in place below: not reusable unless this completes
         for s in summaries:
             if s.get("kind") == "air_day":
                 add_air_day(state, date.fromisoformat(s["day"]), s["site"], s["means"])
@@ -52,7 +59,9 @@ class TargetTracker:
         at = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
         verdict = Verdict()
         apply_checks(state, checks, at, "city", "city", "all", Timing(0, 0), verdict)
-        self.table[KEY] = _encode(state)
+        encoded = _encode(state)
+        self.table[KEY] = encoded
+        self._written = (encoded, state)
         m = self.metrics
         for name, figure in figures.items():
             m.target_value.labels(name).set(figure.value)
@@ -84,7 +93,9 @@ def register_targets(
     )
 
     async def targets_agent(stream: faust.StreamT) -> None:
-        async for records in delivery.batches(stream, settings.batch_max, settings.batch_within_s):
+        async for records in delivery.batches(
+            stream, settings.batch_max, settings.targets_within_s
+        ):
             summaries = []
             for record in records:
                 try:
