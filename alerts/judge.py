@@ -263,11 +263,28 @@ def judge_water(
                 "level": section.control_level,
                 "class": sample.water_class,
             }
-        checks += water_checks(
-            sample.water_class, section.target_class, sample.controlling[0], section.drinking_source
+        checks += _onto_open_alerts(
+            state,
+            water_checks(
+                sample.water_class,
+                section.target_class,
+                sample.controlling[0],
+                section.drinking_source,
+            ),
         )
     apply_checks(state, checks, reading.ts, "water", section.id, section.county, timing, verdict)
     return verdict
+
+
+def _onto_open_alerts(state: SiteState, checks: list[Check]) -> list[Check]:
+    """A section's class is one alert per condition, named by the parameter that controlled
+    the class when it began. Later samples are judged onto that alert whichever parameter
+    controls them, so it resolves when the class recovers (a clean sample controlled by
+    another parameter would otherwise leave it firing) and is not paged twice."""
+    began = dict(key.split("|", 1) for key in state.alerts)
+    return [
+        check._replace(parameter=began.get(check.condition, check.parameter)) for check in checks
+    ]
 
 
 def judge_energy(

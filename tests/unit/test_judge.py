@@ -159,6 +159,35 @@ def test_water_worse_than_target_and_class_v():
     }
 
 
+def test_a_class_alert_resolves_when_another_parameter_controls_the_clean_sample():
+    state = SiteState()
+    judge_water(state, water(0, do=7.0, nh3n=1.8, tp=0.1), SECTION, HOURLY)  # V by NH3-N
+    back = judge_water(state, water(4, do=7.0, nh3n=0.2, tp=0.15), SECTION, HOURLY)  # III by TP
+    assert back.figures["class"] == 3
+    assert {(e.condition, e.parameter, e.transition) for e in back.events} == {
+        ("water_above_target", "nh3n", "resolved"),
+        ("water_class_v", "nh3n", "resolved"),
+    }
+    assert state.alerts == {}
+    again = judge_water(state, water(8, do=7.0, nh3n=1.8, tp=0.1), SECTION, HOURLY)
+    assert {(e.condition, e.transition) for e in again.events} == {
+        ("water_above_target", "firing"),
+        ("water_class_v", "firing"),
+    }
+
+
+def test_a_class_alert_stays_one_alert_when_the_controlling_parameter_changes():
+    state = SiteState()
+    judge_water(state, water(0, do=7.0, nh3n=1.8, tp=0.1), SECTION, HOURLY)  # V by NH3-N
+    still = judge_water(state, water(4, do=7.0, nh3n=0.4, tp=0.35), SECTION, HOURLY)  # V by TP
+    assert still.figures["class"] == 5
+    assert still.events == []
+    assert {(f.condition, f.parameter) for f in still.firing} == {
+        ("water_above_target", "nh3n"),
+        ("water_class_v", "nh3n"),
+    }
+
+
 def test_drinking_source_judged_against_its_own_target():
     sample = WaterReading(section_id="wq-src", ts=T0, do=7.0, nh3n=0.8, tp=0.02)  # class III
     verdict = judge_water(SiteState(), sample, SOURCE, HOURLY)
