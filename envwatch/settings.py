@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # The city-wide targets move by the day; each of their batches recomputes them over all
     # sites, so they are batched over a longer wait than the readings.
     targets_within_s: float = Field(default=2.0, gt=0)
+    # The longest a fetch waits for data: what an idle worker adds to a reading's delay on a
+    # broker that holds fetches for the whole wait (streams/transport.py).
+    fetch_max_wait_ms: int = Field(default=100, ge=1)
     rebalance_timeout_s: float = 3.0
     session_timeout_s: float = 8.0
     # How often each partition's stored prefix is committed: what a restart reads twice.

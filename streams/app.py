@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import faust
-
 from envwatch.kafka_config import faust_broker_credentials
 from envwatch.settings import Settings
+from streams.transport import App
 
 
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings) -> App:
     brokers = ";".join(f"kafka://{host}" for host in settings.kafka_bootstrap.split(","))
-    return faust.App(
+    app = App(
         settings.app_id,
         broker=brokers,
         broker_credentials=faust_broker_credentials(settings),
@@ -28,3 +27,5 @@ def create_app(settings: Settings) -> faust.App:
         web_enabled=False,
         web_port=settings.worker_web_port,
     )
+    app.fetch_max_wait_ms = settings.fetch_max_wait_ms
+    return app
