@@ -54,7 +54,7 @@ LINES = (
     ),
     Line("pipeline, batches: rows stored", "pipeline_batch_rows_s", "rows/s", "copy_rows_s"),
     Line(
-        "database sink (staging + upsert)",
+        "database sink (COPY, upsert on replay)",
         "sink_rows_s",
         "rows/s",
         "copy_rows_s",
