@@ -9,13 +9,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from envwatch.embedded import WRITER_ROLE, EmbeddedBroker, EmbeddedPostgres, free_port, stop_process
+from envwatch.embedded import (
+    WRITER_ROLE,
+    EmbeddedBroker,
+    EmbeddedPostgres,
+    free_port,
+    stop_process,
+    wait_until,
+)
 from envwatch.settings import Settings, load_settings
 from envwatch.summary import answers, scrape
 from schemas.migrate import migrate
@@ -24,17 +29,6 @@ from streams.topics import ensure_topics
 PARTITIONS = 8
 # The worker's batching window in every run; the tests use the same.
 BATCH_WITHIN_S = "0.05"
-
-
-def wait_until(check: Callable[[], Any], timeout_s: float, what: str, every_s: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every_s)
-    raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {last!r})")
 
 
 @dataclass
