@@ -8,6 +8,8 @@ Alertmanager). The services start only when a test asks for them.
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -43,12 +45,22 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data").start()
-    migrate(server.url())
-    sync_register(server.url())
-    yield server
-    server.stop()
+def postgres() -> Iterator[EmbeddedPostgres]:
+    """The session's PostgreSQL, in a folder of its own outside pytest's temporary folder.
+
+    The server runs as a service user, so the folders above its data must stay traversable;
+    pytest resets its own base folder to owner-only when another session starts, which would
+    lock this server out of its data.
+    """
+    home = Path(tempfile.mkdtemp(prefix="envwatch-test-pg-"))
+    server = EmbeddedPostgres(home / "data").start()
+    try:
+        migrate(server.url())
+        sync_register(server.url())
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
