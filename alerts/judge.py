@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import msgspec
 
@@ -33,6 +33,10 @@ class SiteState(msgspec.Struct, kw_only=True, omit_defaults=True):
     values: dict[str, float] = {}  # latest value of each parameter, as exported
     figures: dict[str, float] = {}  # latest judged figures (AQI, class, intensity)
     alerts: dict[str, AlertState] = {}  # "condition|parameter" -> its alert, when not ok
+
+
+class HasAlerts(Protocol):
+    alerts: dict[str, AlertState]
 
 
 class Timing(NamedTuple):
@@ -78,6 +82,7 @@ class Outcome:
     events: list[AlertEvent] = field(default_factory=list)
     summaries: list[Summary] = field(default_factory=list)
     judged: int = 0  # readings judged (the others were late or repeated)
+    edition: str = ""  # the standard's edition the newest judged reading was judged by
 
 
 def key(condition: str, parameter: str) -> str:
@@ -90,7 +95,7 @@ class Alerts:
     __slots__ = ("alerts", "at", "county", "edition", "feed", "outcome", "site", "stamp", "timing")
 
     def __init__(
-        self, state: SiteState, feed: str, site: str, county: str, timing: Timing, out: Outcome
+        self, state: HasAlerts, feed: str, site: str, county: str, timing: Timing, out: Outcome
     ) -> None:
         self.alerts = state.alerts
         self.feed, self.site, self.county = feed, site, county
@@ -101,8 +106,10 @@ class Alerts:
         self.edition = ""
 
     def reading(self, at: datetime, stamp: float, edition: str) -> None:
-        """The reading the next observations are made on."""
+        """The reading the next observations are made on, and the edition it is judged by."""
         self.at, self.stamp, self.edition = at, stamp, edition
+        if edition:
+            self.outcome.edition = edition
 
     def open(self, alert_key: str) -> bool:
         """Whether that alert is pending or firing (an observation could change it)."""
@@ -161,7 +168,7 @@ class Alerts:
 _QUIET = AlertState()
 
 
-def firing(state: SiteState) -> list[Firing]:
+def firing(state: HasAlerts) -> list[Firing]:
     """The alerts of a site that are firing now."""
     out = []
     for alert_key, alert in state.alerts.items():

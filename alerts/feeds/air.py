@@ -137,6 +137,16 @@ def rules_of(local_day: int) -> Rules | None:
 
 
 State = AirState
+FIGURES = {
+    "aqi": "Hourly (real-time) AQI of a station",
+    "aqi_category": "AQI category 1-6 of a station",
+    "pm25_24h": "PM2.5 24-hour moving mean, when valid (>= 20 hours)",
+}
+FIGURE_LABELS: tuple[str, ...] = ()
+
+
+def figure_labels(site: Station) -> tuple[str, ...]:
+    return ()
 _NAMES = {period: tuple(f"{p}_{period}" for p in POLLUTANTS) for period in ("1h", "24h")}
 
 
@@ -266,13 +276,11 @@ def _record_hour(
     """Add the hour to the station's local day; a reading of a later day closes the day.
 
     An hourly reading's timestamp is the end of its hour, so 23:00-24:00 belongs to the day
-    it started in. An hour of a day already closed is not counted again.
+    it started in.
     """
     start = stamp - HOUR + OFFSET
     slot_day, hour = int(start // DAY), int(start // HOUR) % 24
-    if slot_day != state.day:
-        if slot_day < state.day:
-            return
+    if slot_day != state.day:  # a later day: readings are judged in time order
         if state.day:
             means = daily_means(state.today, state.day)
             if means:

@@ -29,6 +29,15 @@ class EnergyState(SiteState, kw_only=True, omit_defaults=True):
 
 
 State = EnergyState
+FIGURES = {
+    "intensity": "tce per 10,000 yuan of output, latest period",
+    "ytd_tce": "Energy use so far this year, tonnes of coal equivalent",
+}
+FIGURE_LABELS: tuple[str, ...] = ()
+
+
+def figure_labels(site: EnergyUnit) -> tuple[str, ...]:
+    return ()
 
 
 def judge(

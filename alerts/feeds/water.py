@@ -39,6 +39,12 @@ class WaterState(SiteState, kw_only=True, omit_defaults=True):
 
 
 State = WaterState
+FIGURES = {"class": "Class 1-6 of a section's latest sample (6: worse than V)"}
+FIGURE_LABELS = ("control_level",)
+
+
+def figure_labels(site: Section) -> tuple[str, ...]:
+    return (site.control_level,)
 
 
 class Classes(NamedTuple):

@@ -65,9 +65,7 @@ def decimals(rnd: random.Random, value: float) -> float:
 
 
 def edge(rnd: random.Random, pollutant: str) -> float:
-    column = rnd.choice(
-        [k for k in EDGES if k.startswith(pollutant + "_")] or [pollutant + "_24h"]
-    )
+    column = rnd.choice([k for k in EDGES if k.startswith(pollutant + "_")] or [pollutant + "_24h"])
     point = rnd.choice(EDGES[column])
     return max(0.0, point + rnd.choice([0.0, 0.0, -0.001, 0.001, -0.1, 0.1, -1.0]))
 
@@ -138,9 +136,7 @@ def energy_series(rnd: random.Random, n: int, start: datetime) -> Iterator[Energ
         begin, at = at, at + step
         if rnd.random() < 0.02:
             begin, at = begin - 2 * step, at - 2 * step
-        values = {
-            c: decimals(rnd, rnd.uniform(0, 5e4)) for c in rnd.sample(energy.CARRIERS, 3)
-        }
+        values = {c: decimals(rnd, rnd.uniform(0, 5e4)) for c in rnd.sample(energy.CARRIERS, 3)}
         if rnd.random() < 0.8:
             values["output_10k_yuan"] = rnd.choice([0.0, decimals(rnd, rnd.uniform(1, 5e3))])
         yield EnergyReading(unit_id="eu-x", period_start=begin, period_end=at, **values)
