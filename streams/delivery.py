@@ -135,6 +135,13 @@ class Delivery:
                 yield records
                 self.stored(records)
 
+    async def prime(self, tps: Iterable[TP]) -> None:
+        """Partitions just assigned: known from their committed offsets before any record,
+        so their lag is exported even while they are quiet."""
+        for tp in tps:
+            if not self.frontier.knows(tp):
+                self.frontier.start(tp, await self.reader.committed(tp))
+
     async def arrange(self, records: Iterable[Record]) -> list[Record]:
         by_tp: dict[TP, list[Record]] = defaultdict(list)
         for record in records:

@@ -35,7 +35,7 @@ from streams.exporter import SiteExporter
 from streams.publish import send_confirmed
 from streams.rows import rows_of
 from streams.sink import ReadingSink
-from streams.states import StateStore
+from streams.states import CHECKPOINT_KEY, StateStore, checkpoint_value
 
 log = logging.getLogger(__name__)
 CITY_KEY = b"city"
@@ -77,6 +77,15 @@ class Checkpointed:
             try:
                 await send_confirmed(
                     changelog, ((k, v, None) for k, v, _ in records), (p for _, _, p in records)
+                )
+                # After the states, in a batch of its own on each partition written: what
+                # the states cover. See streams/states.py for why it must come last, alone.
+                written = sorted({p for _, _, p in records})
+                covered = {tp.partition: at for tp, at in offsets.items()}
+                await send_confirmed(
+                    changelog,
+                    ((CHECKPOINT_KEY, checkpoint_value(covered.get(p)), None) for p in written),
+                    written,
                 )
             except BaseException:
                 self.store.unsent(records)  # the next checkpoint sends them again

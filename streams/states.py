@@ -8,6 +8,12 @@ however many batches changed it (as Quix Streams checkpoints), partitioned like 
 topic they came from, so that Faust hands a partition's states to whichever worker takes
 the partition. Each record holds the partition beside the state: after a rebalance the
 worker knows which states are its own without trusting any partitioner.
+
+A checkpoint ends, on every changelog partition it wrote, with a record of its own (key
+``CHECKPOINT_KEY``) naming the feed offset the states cover. Alone in its batch, it is also
+what makes recovery complete on the embedded broker: Faust recovers a table up to the end
+offset the broker reports, and the embedded broker reports the start of a partition's last
+batch plus one, which is the true end only when that batch holds one record.
 """
 
 from __future__ import annotations
@@ -18,6 +24,14 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 S = TypeVar("S", bound=msgspec.Struct)
+CHECKPOINT_KEY = b"\x00checkpoint"  # no site id starts with a control character
+_encode_offset = msgspec.msgpack.Encoder().encode
+
+
+def checkpoint_value(next_offset: int | None) -> bytes:
+    """The checkpoint record: the next feed offset its partition's states cover (-1: none
+    recorded)."""
+    return _encode_offset(-1 if next_offset is None else next_offset)
 
 
 class StateStore(Generic[S]):
@@ -74,6 +88,8 @@ class StateStore(Generic[S]):
         for site in [s for s, p in self._partition.items() if p not in owned]:
             self._forget(site)
         for key, stored in list(self.table.data.items()):
+            if key == CHECKPOINT_KEY:
+                continue
             site = key.decode()
             if site in self._states:
                 yield site, self._states[site]

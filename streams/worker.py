@@ -123,11 +123,8 @@ def build_worker_app(
     track_lag(app, metrics, delivery)
     everything: list[Any] = [*engines, city]
 
-    def owned(topic_name: str) -> set[int]:
-        return {tp.partition for tp in app.consumer.assignment() if tp.topic == topic_name}
-
     for engine in everything:
-        _on_recovered(engine, owned)
+        _on_recovered(app, engine, delivery)
 
     async def checkpoint(wait_s: float) -> None:
         await asyncio.gather(*(e.checkpoint(delivery, app.consumer, wait_s) for e in everything))
@@ -154,9 +151,13 @@ def build_worker_app(
     return app
 
 
-def _on_recovered(engine: Any, owned: Any) -> None:
+def _on_recovered(app: faust.App, engine: Any, delivery: Delivery) -> None:
+    """After each rebalance, once Faust has recovered the engine's table."""
+
     async def recovered() -> None:
-        engine.recover(owned(engine.topic))
+        tps = {tp for tp in app.consumer.assignment() if tp.topic == engine.topic}
+        await delivery.prime(tps)
+        engine.recover({tp.partition for tp in tps})
 
     engine.store.table.on_recover(recovered)
 
