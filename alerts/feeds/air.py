@@ -56,6 +56,9 @@ PM25_KEY = key("air_pm25_24h", "pm25_24h")
 O3_8H_RANGE = key("dq_out_of_range", "o3_8h")
 
 
+Kept = int | float  # a value in thousandths, or as sent when it has more decimals
+
+
 class Window(msgspec.Struct, array_like=True):
     """One pollutant's values of the last hours, with their running exact sum.
 
@@ -64,7 +67,7 @@ class Window(msgspec.Struct, array_like=True):
     such a float is summed exactly instead."""
 
     hours: list[int] = []
-    values: list[int | float] = []
+    values: list[Kept] = []
     total: int = 0  # sum of the values kept in thousandths
     inexact: int = 0  # how many are kept as floats
 
@@ -91,7 +94,7 @@ class Window(msgspec.Struct, array_like=True):
             return None
         if not self.inexact:
             return self.total, 1000 * n
-        return _mean([v / 1000 if type(v) is int else v for v in values])
+        return _mean(values)
 
     def _forget(self, kept: int | float) -> None:
         if type(kept) is int:
@@ -104,7 +107,7 @@ class AirState(SiteState, kw_only=True, omit_defaults=True):
     windows: dict[str, Window] = msgspec.field(default_factory=dict)  # pm25 24 h, o3 8 h
     recent: dict[str, sensors.Recent] = msgspec.field(default_factory=dict)  # sensor checks
     day: int = 0  # the local day being collected, in days since 1970-01-01 (0: none yet)
-    today: dict[str, list[float | None]] = msgspec.field(default_factory=dict)  # by hour
+    today: dict[str, list[Kept | None]] = msgspec.field(default_factory=dict)  # by hour
 
 
 class Rules(NamedTuple):
@@ -293,10 +296,11 @@ def _record_hour(
             hours = today.get(p)
             if hours is None:
                 hours = today[p] = [None] * 24
-            hours[hour] = v
+            scaled = thousandths(v)
+            hours[hour] = v if scaled is None else scaled
 
 
-def daily_means(today: dict[str, list[float | None]], local_day: int) -> dict[str, float]:
+def daily_means(today: dict[str, list[Kept | None]], local_day: int) -> dict[str, float]:
     """The valid daily figures of a day: ``{p}_24h``, ``o3_8h`` (the daily maximum of the
     8-hour means), ``o3_1h`` (the daily maximum hour), by the rules in force that day."""
     rules = rules_of(local_day)
@@ -306,15 +310,12 @@ def daily_means(today: dict[str, list[float | None]], local_day: int) -> dict[st
     for pollutant, hours in today.items():
         present = [v for v in hours if v is not None]
         if pollutant == "o3":
-            windows = []
-            for i in range(17):
-                window = [v for v in hours[i : i + 8] if v is not None]
-                if len(window) >= rules.hours_per_8h:
-                    windows.append(Fraction(*_mean(window)))
-            if len(windows) >= rules.windows_per_day:
-                means["o3_8h"] = float(max(windows))
+            best = _best_window(hours, rules.hours_per_8h, rules.windows_per_day)
+            if best is not None:
+                means["o3_8h"] = best[0] / best[1]
             if len(present) >= rules.hours_per_day:
-                means["o3_1h"] = max(present)
+                top = max(present, key=_exact)
+                means["o3_1h"] = top / 1000 if type(top) is int else top
             continue
         if len(present) >= rules.hours_per_day:
             num, den = _mean(present)
@@ -322,17 +323,30 @@ def daily_means(today: dict[str, list[float | None]], local_day: int) -> dict[st
     return means
 
 
-def _mean(values: Sequence[float]) -> tuple[int, int]:
-    """The exact mean of readings, (numerator, denominator)."""
-    total = 0
-    rest = Fraction(0)
-    for v in values:
-        scaled = thousandths(v)
-        if scaled is None:
-            rest += Fraction(*rational(v))
-        else:
-            total += scaled
-    if not rest:
-        return total, 1000 * len(values)
-    mean = (Fraction(total, 1000) + rest) / len(values)
+def _best_window(hours: list[Kept | None], needed: int, windows: int) -> tuple[int, int] | None:
+    """The highest of the day's 17 8-hour means with ``needed`` hours, when at least
+    ``windows`` of them are valid (the daily maximum 8-hour O3, GB 3095 and HJ 663)."""
+    valid = []
+    for i in range(17):
+        window = [v for v in hours[i : i + 8] if v is not None]
+        if len(window) >= needed:
+            valid.append(_mean(window))
+    if len(valid) < windows:
+        return None
+    best = valid[0]
+    for num, den in valid[1:]:
+        if num * best[1] > best[0] * den:
+            best = (num, den)
+    return best
+
+
+def _exact(kept: Kept) -> Fraction:
+    return Fraction(kept, 1000) if type(kept) is int else Fraction(*rational(kept))
+
+
+def _mean(values: Sequence[Kept]) -> tuple[int, int]:
+    """The exact mean of kept values, (numerator, denominator)."""
+    if all(type(v) is int for v in values):
+        return sum(values), 1000 * len(values)  # type: ignore[arg-type]
+    mean = sum(map(_exact, values), Fraction(0)) / len(values)
     return mean.numerator, mean.denominator
