@@ -1,8 +1,9 @@
 """The city's register of counties and monitored sites, read from the CSV files in ``reference/``.
 
 The files are edited by bureau staff (often in a spreadsheet), so the loader is strict and says
-exactly where a row is wrong: file, line and column. The shipped sites are sample data; nothing
-else may depend on their names, only on this loader's types.
+exactly where a row is wrong: file, line and column. Each feed names its register file and the
+type of its rows (``schemas/feeds``); the shipped sites are sample data, and nothing else may
+depend on their names, only on this loader's types.
 """
 
 from __future__ import annotations
@@ -10,18 +11,18 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from schemas.feed import Feed
+from schemas.feeds import FEEDS
+
 DEFAULT_DIR = Path(__file__).with_name("reference")
 # Loose bounding box of Jinhua: catches swapped or mistyped coordinates, not county borders.
 LAT_RANGE, LON_RANGE = (28.3, 29.9), (119.0, 121.0)
-INDUSTRIES = frozenset(
-    {"cement", "textile", "chemical", "power", "steel", "paper", "ceramics", "glass",
-     "hardware", "electronics", "pharma"}
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,70 +37,20 @@ class County:
     sample: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Station:
-    id: str
-    name_zh: str
-    county: str
-    lat: float
-    lon: float
-    zone_class: Literal[1, 2]
-    interval_s: int
-    sample: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    id: str
-    name_zh: str
-    river: str
-    county: str
-    lat: float
-    lon: float
-    waterbody: Literal["river", "lake"]
-    control_level: Literal["national", "provincial", "county_boundary", "city"]
-    target_class: Literal[1, 2, 3, 4, 5]
-    upstream_county: str | None
-    downstream_county: str | None
-    drinking_source: bool
-    interval_s: int
-    sample: bool
-
-
-@dataclass(frozen=True, slots=True)
-class EnergyUnit:
-    id: str
-    name_zh: str
-    county: str
-    lat: float
-    lon: float
-    industry: str
-    intensity_quota_tce_per_10k_yuan: float
-    annual_cap_tce: float
-    interval_s: int
-    sample: bool
-
-
-Site = Station | Section | EnergyUnit
-
-
 @dataclass(frozen=True)
 class Reference:
-    """Everything in the register, keyed by code or id; one mapping of sites per feed."""
+    """Everything in the register: counties by code, and each feed's sites by id."""
 
-    counties: MappingProxyType[str, County]
-    stations: MappingProxyType[str, Station]
-    sections: MappingProxyType[str, Section]
-    energy_units: MappingProxyType[str, EnergyUnit]
+    counties: Mapping[str, County]
+    by_feed: Mapping[str, Mapping[str, Any]]
 
-    def sites(self, feed: str) -> MappingProxyType[str, Any]:
-        """The sites of a feed ("air", "water" or "energy")."""
-        by_feed = {"air": self.stations, "water": self.sections, "energy": self.energy_units}
-        if feed not in by_feed:
-            raise KeyError(f"unknown feed {feed!r}")
-        return by_feed[feed]
+    def sites(self, feed: str) -> Mapping[str, Any]:
+        """The sites of a feed; KeyError naming the known feeds otherwise."""
+        if feed not in self.by_feed:
+            raise KeyError(f"unknown feed {feed!r}; known: {', '.join(self.by_feed)}")
+        return self.by_feed[feed]
 
-    def site(self, feed: str, site_id: str) -> Site:
+    def site(self, feed: str, site_id: str) -> Any:
         """The registered site; KeyError if the feed or the id is unknown."""
         return self.sites(feed)[site_id]
 
@@ -134,27 +85,17 @@ def _convert(raw: str, hint: Any) -> Any:
     return value
 
 
-def _check(row: Any, counties: dict[str, County]) -> tuple[str, str] | None:
+def _check(row: Any, counties: Mapping[str, County]) -> tuple[str, str] | None:
     """Cross-field rules of one parsed row, as (column, reason), or None when it is fine."""
     if not isinstance(row, County) and row.county not in counties:
         return "county", f"unknown county {row.county!r}"
     for column, (lo, hi) in (("lat", LAT_RANGE), ("lon", LON_RANGE)):
         if not lo <= getattr(row, column) <= hi:
             return column, f"{getattr(row, column)} is outside Jinhua"
-    if isinstance(row, EnergyUnit) and row.industry not in INDUSTRIES:
-        return "industry", f"{row.industry!r} is not one of {', '.join(sorted(INDUSTRIES))}"
-    if isinstance(row, Section):
-        boundary = row.control_level == "county_boundary"
-        for column in ("upstream_county", "downstream_county"):
-            value = getattr(row, column)
-            if boundary and value not in counties:
-                return column, f"a county_boundary section needs a known county, got {value!r}"
-            if not boundary and value is not None:
-                return column, "only county_boundary sections name up/downstream counties"
-    return None
+    return None if isinstance(row, County) else row.problem(counties)
 
 
-def _load(path: Path, cls: type, counties: dict[str, County]) -> dict[str, Any]:
+def _load(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, Any]:
     hints = get_type_hints(cls)
     key = dataclasses.fields(cls)[0].name
     rows: dict[str, Any] = {}
@@ -181,13 +122,16 @@ def _load(path: Path, cls: type, counties: dict[str, County]) -> dict[str, Any]:
     return rows
 
 
-def load_reference(directory: Path | None = None) -> Reference:
-    """Load and validate the four register files; ValueError names the file, line and column."""
+def load_reference(directory: Path | None = None, feeds: Mapping[str, Feed] = FEEDS) -> Reference:
+    """Load and validate the register files; ValueError names the file, line and column."""
     directory = directory or DEFAULT_DIR
-    counties = _load(directory / "counties.csv", County, {})
+    counties = MappingProxyType(_load(directory / "counties.csv", County, {}))
     return Reference(
-        counties=MappingProxyType(counties),
-        stations=MappingProxyType(_load(directory / "stations.csv", Station, counties)),
-        sections=MappingProxyType(_load(directory / "sections.csv", Section, counties)),
-        energy_units=MappingProxyType(_load(directory / "energy_units.csv", EnergyUnit, counties)),
+        counties=counties,
+        by_feed=MappingProxyType(
+            {
+                name: MappingProxyType(_load(directory / feed.register, feed.site, counties))
+                for name, feed in feeds.items()
+            }
+        ),
     )

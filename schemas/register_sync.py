@@ -32,7 +32,7 @@ def sync_register(url: str, directory: Path | None = None) -> int:
     """Returns the number of sites in the register."""
     reference = load_reference(directory)
     site_rows = []
-    for feed in ("air", "water", "energy"):
+    for feed in reference.by_feed:
         for site in reference.sites(feed).values():
             attrs = {k: v for k, v in dataclasses.asdict(site).items() if k not in _COMMON}
             site_rows.append(

@@ -67,7 +67,7 @@ def test_lookups(ref: Reference) -> None:
 
 
 def test_sections_are_consistent(ref: Reference) -> None:
-    sections = ref.sections.values()
+    sections = ref.sites("water").values()
     boundary = [s for s in sections if s.control_level == "county_boundary"]
     assert len(boundary) >= 5
     assert all(s.upstream_county != s.downstream_county for s in boundary)
