@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     kafka_username: str = ""
     kafka_password: SecretStr = SecretStr("")
     kafka_ssl_cafile: str = ""
+    # How long a command waits for the broker to answer at all before it says it cannot reach
+    # it (the clients' own default is 30 s).
+    kafka_connect_timeout_s: float = Field(default=5.0, gt=0)
     topic_prefix: str = "envwatch"
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication: int = Field(default=1, ge=1)

@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import faust
 import mode
+import psycopg
+from kafka import KafkaAdminClient
 from prometheus_client import CollectorRegistry, start_http_server
 
 from alerts.metrics import Metrics
 from alerts.targets import load_targets
+from envwatch.kafka_config import kafka_python_config
 from envwatch.settings import Settings
 from schemas.decode import FeedDecoder, Rules
 from schemas.feeds import FEEDS
@@ -102,6 +105,14 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
             await reader.stop()
 
     return app
+
+
+def check_services(settings: Settings) -> None:
+    """Reach the broker and the database once before Faust starts: a wrong address or
+    password then fails at once with the client's own error, not deep inside the worker."""
+    KafkaAdminClient(**kafka_python_config(settings), client_id=f"{settings.app_id}-check").close()
+    timeout = max(int(settings.kafka_connect_timeout_s), 2)  # libpq's minimum is 2 s
+    psycopg.connect(settings.database_url.get_secret_value(), connect_timeout=timeout).close()
 
 
 def run_worker(settings: Settings) -> int:

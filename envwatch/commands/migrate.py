@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from envwatch.failures import NotConfiguredError
 from envwatch.settings import Settings
 from schemas.migrate import migrate
 from schemas.register_sync import sync_register
@@ -16,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.admin_url:
-        raise SystemExit("set ENVWATCH_DATABASE_ADMIN_URL or ENVWATCH_DATABASE_URL")
+        raise NotConfiguredError("set ENVWATCH_DATABASE_ADMIN_URL or ENVWATCH_DATABASE_URL")
     applied = migrate(settings.admin_url)
     print("applied: " + (", ".join(applied) if applied else "nothing, already current"))
     print(f"register: {sync_register(settings.admin_url, settings.reference_dir)} sites")

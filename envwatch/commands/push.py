@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from envwatch.failures import NotConfiguredError
 from envwatch.settings import Settings
 
 
@@ -43,9 +44,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from streams.topics import feed_topic
 
     if not settings.kafka_configured:
-        raise SystemExit("set ENVWATCH_KAFKA_BOOTSTRAP to the broker address")
+        raise NotConfiguredError("set ENVWATCH_KAFKA_BOOTSTRAP to the broker address")
     if not args.file.is_file():
-        raise SystemExit(f"{args.file}: no such file")
+        raise NotConfiguredError(f"{args.file}: no such file")
     decoder = None
     if not args.no_validate:
         reference = load_reference(settings.reference_dir)
