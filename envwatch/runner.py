@@ -120,8 +120,8 @@ def _supervise(
     stack: ExitStack, settings: Settings, simulate_args: list[str], duration_s: float | None
 ) -> int:
     settings = resolve(settings, stack)
-    migrate(settings.admin_url)
-    sync_register(settings.admin_url, settings.reference_dir)
+    migrate(settings.admin_conninfo)
+    sync_register(settings.admin_conninfo, settings.reference_dir)
     ensure_topics(settings)
     state = settings.state_dir.resolve()
     env = child_env(settings)

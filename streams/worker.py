@@ -49,7 +49,7 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
 
     def sink() -> ReadingSink:
         return ReadingSink(
-            settings.database_url.get_secret_value(),
+            settings.database_conninfo,
             settings.db_retry_max_s,
             on_error=lambda _exc: metrics.db_errors.inc(),
         )
@@ -112,7 +112,7 @@ def check_services(settings: Settings) -> None:
     password then fails at once with the client's own error, not deep inside the worker."""
     KafkaAdminClient(**kafka_python_config(settings), client_id=f"{settings.app_id}-check").close()
     timeout = max(int(settings.kafka_connect_timeout_s), 2)  # libpq's minimum is 2 s
-    psycopg.connect(settings.database_url.get_secret_value(), connect_timeout=timeout).close()
+    psycopg.connect(settings.database_conninfo, connect_timeout=timeout).close()
 
 
 def run_worker(settings: Settings) -> int:

@@ -20,6 +20,7 @@ import pytest
 
 from envwatch.embedded import WRITER_ROLE, free_port
 from schemas.reference import DEFAULT_DIR
+from tests.support.services import own_postgres
 
 SECRET = "Pa55-w0rd-9c1e"
 
@@ -192,3 +193,24 @@ def test_checks_with_bad_input(command, given):
     done = envwatch(command, "--json", given)
     one_line(done, command)
     assert done.returncode == 2
+
+
+def test_migrate_waits_for_a_database_that_comes_up_late():
+    """As in the compose stack, where the database may still be starting when migrate runs."""
+    with own_postgres() as server:
+        url = server.url()
+        server.stop()
+        late = subprocess.Popen(
+            [sys.executable, "-m", "envwatch.cli", "migrate", "--wait", "60"],
+            env={k: v for k, v in os.environ.items() if not k.startswith("ENVWATCH_")}
+            | {"ENVWATCH_DATABASE_ADMIN_URL": url},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(4)
+        assert late.poll() is None, "migrate gave up instead of waiting"
+        server.start()
+        out, err = late.communicate(timeout=90)
+    assert late.returncode == 0, err
+    assert "database not up yet" in err and "applied: 001_readings.sql" in out
