@@ -24,6 +24,7 @@ from envwatch.embedded import READER_ROLE, WRITER_ROLE, free_port, stop_process,
 from schemas.reference import DEFAULT_DIR
 from schemas.register_sync import sync_register
 from tests.support.grafana_macros import TimeRange, expand_sql, targets
+from tests.support.kafka_scripts import SECRETS, run_script
 from tests.support.services import producer, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,39 +149,12 @@ def test_kafka_scripts_parse(script):
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
 
 
-def _run_agencies(tmp_path: Path) -> list[list[str]]:
-    """Run deploy/kafka/agencies.sh against stand-in Kafka tools that record their arguments."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    calls = tmp_path / "calls"
-    for tool in ("kafka-acls.sh", "kafka-configs.sh"):
-        stub = bindir / tool
-        stub.write_text(f'#!/bin/bash\nprintf "%s\\0" {tool} "$@" >> {calls}\necho >> {calls}\n')
-        stub.chmod(0o755)
-    text = (ROOT / "deploy/kafka/agencies.sh").read_text()
-    text = text.replace("bin=/opt/kafka/bin", f"bin={bindir}")
-    text = text.replace("admin=/tmp/admin.properties", f"admin={tmp_path / 'admin.properties'}")
-    script = tmp_path / "agencies.sh"
-    script.write_text(text)
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "KAFKA_ADMIN_PASSWORD": "admin-secret-1",
-        "ENVWATCH_KAFKA_PASSWORD": "pipeline-secret-2",
-        "AGENCY_AIR_PASSWORD": "air-secret-3",
-        "AGENCY_WATER_PASSWORD": "water-secret-4",
-        "AGENCY_ENERGY_PASSWORD": "energy-secret-5",
-    }
-    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return [
-        [a for a in line.split("\0") if a]
-        for line in calls.read_text().splitlines()
-        if line.strip("\0")
-    ]
-
-
 def test_each_agency_acl_names_only_its_own_topic(tmp_path, figures):
-    acls = [c for c in _run_agencies(tmp_path) if c[0] == "kafka-acls.sh" and "--add" in c]
+    acls = [
+        [c.tool, *c.args]
+        for c in run_script("agencies.sh", tmp_path)[0]
+        if c.tool == "kafka-acls.sh" and "--add" in c.args
+    ]
     agencies = {}
     for call in acls:
         principal = call[call.index("--allow-principal") + 1]
@@ -197,10 +171,11 @@ def test_each_agency_acl_names_only_its_own_topic(tmp_path, figures):
     figures(agency_acls=len(agencies), acl_commands=len(acls))
 
 
-def test_agency_setup_puts_no_password_on_a_command_line(tmp_path):
-    calls = _run_agencies(tmp_path)
-    secrets = ("admin-secret-1", "pipeline-secret-2", "air-secret-3", "water-secret-4")
-    leaked = [c for c in calls if any(s in a for a in c for s in secrets)]
+@pytest.mark.parametrize("script", ["agencies.sh", "start.sh"])
+def test_kafka_setup_puts_no_password_on_a_command_line(tmp_path, script):
+    calls, _ = run_script(script, tmp_path, KAFKA_CLUSTER_ID="MkU3OEVBNTcwNTJENDM2Qk")
+    assert calls
+    leaked = [c for c in calls if any(s in a for a in c.args for s in SECRETS.values())]
     assert not leaked, leaked
 
 
