@@ -105,6 +105,45 @@ def test_a_role_grants_nothing(postgres, role):
     assert granted == (False, False)
 
 
+def _relations(admin: psycopg.Connection) -> list[str]:
+    """Every table and view of the project's schema."""
+    rows = admin.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm', 'p') ORDER BY 1"
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def test_reader_reads_exactly_what_the_dashboards_read(postgres, figures):
+    """Every relation the dashboards' SQL names is readable as the reader (the queries
+    themselves run as the reader in test_dashboard_queries); every other one is refused."""
+    sql_text = " ".join(t.query["rawSql"] for _, t in _dashboard_queries())
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        relations = _relations(admin)
+    read = {r for r in relations if re.search(rf"\b{r}\b", sql_text)}
+    assert {"readings", "sites"} <= read
+    refused = []
+    with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as reader:
+        for relation in relations:
+            try:
+                reader.execute(f'SELECT 1 FROM "{relation}" LIMIT 0')
+            except psycopg.errors.InsufficientPrivilege:
+                refused.append(relation)
+    figures(relations=len(relations), readable=len(relations) - len(refused), refused=refused)
+    assert set(refused) == set(relations) - read
+    assert {"alert_history", "schema_migrations", "readings_daily"} <= set(refused)
+
+
+def test_a_long_reader_query_is_cancelled(postgres, figures):
+    with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as reader:
+        (timeout,) = reader.execute("SHOW statement_timeout").fetchone()
+        assert timeout == "15s"
+        began = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            reader.execute("SELECT pg_sleep(60)")
+    figures(statement_timeout=timeout, cancelled_after_s=round(time.monotonic() - began, 1))
+
+
 # --- Kafka ------------------------------------------------------------------------------------
 
 
