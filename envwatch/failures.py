@@ -154,7 +154,7 @@ def _kinds() -> Iterable[tuple[Callable[[BaseException], bool], Explainer]]:
     yield (lambda e: isinstance(e, NotConfiguredError), lambda e, s: str(e))
     yield (lambda e: _is(e, "pydantic", "ValidationError"), _settings)
     yield (lambda e: _is(e, "schemas.reference", "RegisterError"), _register)
-    yield (lambda e: _is(e, "streams.push", "FileRefused"), lambda e, s: _one_line(str(e)))
+    yield (lambda e: _is(e, "streams.push", "FileRefusedError"), lambda e, s: _one_line(str(e)))
     yield (lambda e: _is(e, "kafka.errors", "KafkaError"), _kafka)
     yield (lambda e: _is(e, "aiokafka.errors", "KafkaError"), _kafka)
     yield (lambda e: _is(e, "psycopg", "Error"), _database)
