@@ -5,17 +5,31 @@ from __future__ import annotations
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+import pytest
 
 from envwatch.embedded import free_port
 
 SUMMARY = re.compile(r"readings/s \| (\d+) readings \| (\d+) rows stored")
+
+
+@pytest.fixture
+def empty_folder() -> Iterator[Path]:
+    """An empty folder of its own, outside pytest's: the embedded PostgreSQL runs as a service
+    user and must keep reaching its data while other pytest sessions start."""
+    folder = Path(tempfile.mkdtemp(prefix="envwatch-run-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _embedded_env() -> dict[str, str]:
@@ -29,7 +43,8 @@ def _embedded_env() -> dict[str, str]:
     return env
 
 
-def test_run_starts_everything_and_readings_reach_the_database(tmp_path):
+def test_run_starts_everything_and_readings_reach_the_database(empty_folder):
+    tmp_path = empty_folder
     env = _embedded_env()
     done = subprocess.run(
         [sys.executable, "-m", "envwatch.cli", "run", "--duration", "40", "--speed", "36000"],
@@ -95,11 +110,11 @@ def _drain(lines: queue.Queue[str]) -> str:
             return "".join(out)
 
 
-def test_sigterm_stops_everything_run_started(tmp_path):
+def test_sigterm_stops_everything_run_started(empty_folder):
     """What `docker stop`, systemd and CI send: nothing that `run` started may outlive it."""
     run = subprocess.Popen(
         [sys.executable, "-m", "envwatch.cli", "run", "--speed", "36000"],
-        cwd=tmp_path,
+        cwd=empty_folder,
         env=_embedded_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -110,7 +125,8 @@ def test_sigterm_stops_everything_run_started(tmp_path):
         lines, out = _lines(run.stdout), ""
         while not SUMMARY.search(out):  # worker and simulator up, readings flowing
             out += lines.get(timeout=120)
-        postmaster = int((tmp_path / ".envwatch/postgres/postmaster.pid").read_text().split()[0])
+        pid_file = empty_folder / ".envwatch/postgres/postmaster.pid"
+        postmaster = int(pid_file.read_text().split()[0])
         started = _children_of(run.pid) | {postmaster} | _children_of(postmaster)
         commands = b" | ".join(Path(f"/proc/{p}/cmdline").read_bytes() for p in started)
         for what in (b"envwatch.cli\0worker", b"envwatch.cli\0simulate", b"tansu"):
