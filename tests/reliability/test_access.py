@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,12 +21,20 @@ from kafka.errors import KafkaError
 from pydantic import SecretStr
 
 from dashboards.build import MODULES, as_dict
-from envwatch.embedded import READER_ROLE, WRITER_ROLE, free_port, stop_process, wait_for_port
+from envwatch.embedded import (
+    READER_ROLE,
+    WRITER_ROLE,
+    EmbeddedPostgres,
+    free_port,
+    stop_process,
+    wait_for_port,
+)
+from schemas.migrate import migrate
 from schemas.reference import DEFAULT_DIR
 from schemas.register_sync import sync_register
 from tests.support.grafana_macros import TimeRange, expand_sql, targets
 from tests.support.kafka_scripts import SECRETS, run_script
-from tests.support.services import producer, wait_until
+from tests.support.services import own_postgres, producer, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -342,15 +351,26 @@ def test_odd_site_ids_pass_through_storage_and_every_dashboard_query(
 # --- secrets ----------------------------------------------------------------------------------
 
 
-def test_no_secret_in_logs_metrics_or_process_list(settings, start_worker, postgres, figures):
+@pytest.fixture
+def lost_database() -> Iterator[EmbeddedPostgres]:
+    """A database of the test's own, to be stopped under a running worker."""
+    with own_postgres() as server:
+        migrate(server.url())
+        sync_register(server.url())
+        yield server
+
+
+def test_no_secret_in_logs_metrics_or_process_list(settings, start_worker, lost_database, figures):
     db_secret = "Db-Pa55word-7f3a9"
     kafka_secret = "Kafka-Pa55word-c41e"
-    # A database URL with a password that cannot connect, so the error path is logged too.
-    url = f"postgresql://{WRITER_ROLE}:{db_secret}@127.0.0.1:{free_port()}/postgres"
+    # A URL with a password (the server's socket trusts it); the server is then stopped under
+    # the running worker, so the error path is logged too.
+    url = lost_database.url(WRITER_ROLE).replace(f"{WRITER_ROLE}@", f"{WRITER_ROLE}:{db_secret}@")
     broken = settings.model_copy(update={"database_url": SecretStr(url)})
     worker = start_worker(
         broken, ENVWATCH_KAFKA_PASSWORD=kafka_secret, ENVWATCH_KAFKA_USERNAME="envwatch"
     )
+    lost_database.stop()
     out = producer(settings)
     reading = {"station_id": "air-wuyi-02", "ts": "2016-05-01T00:00:00+08:00", "pm25": 30.0}
     out.send(settings.topic("air"), key=b"air-wuyi-02", value=orjson.dumps(reading))
@@ -369,7 +389,7 @@ def test_no_secret_in_logs_metrics_or_process_list(settings, start_worker, postg
         metric_lines=metrics.count("\n"),
         write_errors=int(worker.metric("envwatch_db_write_errors_total")),
     )
-    worker.process.kill()  # it would retry the unreachable database until told to stop
+    worker.process.kill()  # it would retry the stopped database until told to stop
     assert "database write failed" in log, "the error path must have been logged"
     for where, text in (("log", log), ("metrics", metrics), ("process list", processes)):
         for secret in (db_secret, kafka_secret):
