@@ -25,6 +25,10 @@ DEFAULT_DIR = Path(__file__).with_name("reference")
 LAT_RANGE, LON_RANGE = (28.3, 29.9), (119.0, 121.0)
 
 
+class RegisterError(ValueError):
+    """A register file the loader refuses; the message names the file, line and column."""
+
+
 @dataclass(frozen=True, slots=True)
 class County:
     code: str
@@ -96,6 +100,15 @@ def _check(row: Any, counties: Mapping[str, County]) -> tuple[str, str] | None:
 
 
 def _load(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, Any]:
+    try:
+        return _rows(path, cls, counties)
+    except UnicodeDecodeError as e:
+        raise RegisterError(
+            f"{path.name}: not UTF-8 (byte {e.start}: {e.reason}); save it as UTF-8"
+        ) from None
+
+
+def _rows(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, Any]:
     hints = get_type_hints(cls)
     key = dataclasses.fields(cls)[0].name
     rows: dict[str, Any] = {}
@@ -103,7 +116,7 @@ def _load(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, An
         reader = csv.DictReader(f)
         missing = [c for c in hints if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path.name}, line 1, column {missing[0]!r}: missing from header")
+            raise RegisterError(f"{path.name}, line 1, column {missing[0]!r}: missing from header")
         for cells in reader:
             where = f"{path.name}, line {reader.line_num}"
             values = {}
@@ -111,19 +124,19 @@ def _load(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, An
                 try:
                     values[column] = _convert((cells[column] or "").strip(), hint)
                 except ValueError as e:
-                    raise ValueError(f"{where}, column {column!r}: {e}") from None
+                    raise RegisterError(f"{where}, column {column!r}: {e}") from None
             row = cls(**values)
             problem = _check(row, counties)
             if problem is None and values[key] in rows:
                 problem = key, f"duplicate {key} {values[key]!r}"
             if problem:
-                raise ValueError(f"{where}, column {problem[0]!r}: {problem[1]}")
+                raise RegisterError(f"{where}, column {problem[0]!r}: {problem[1]}")
             rows[values[key]] = row
     return rows
 
 
 def load_reference(directory: Path | None = None, feeds: Mapping[str, Feed] = FEEDS) -> Reference:
-    """Load and validate the register files; ValueError names the file, line and column."""
+    """Load and validate the register files; RegisterError names the file, line and column."""
     directory = directory or DEFAULT_DIR
     counties = MappingProxyType(_load(directory / "counties.csv", County, {}))
     return Reference(

@@ -8,8 +8,6 @@ Alertmanager). The services start only when a test asks for them.
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +21,7 @@ from envwatch.settings import Settings, load_settings
 from schemas.migrate import migrate
 from schemas.register_sync import sync_register
 from streams.topics import ensure_topics
-from tests.support.services import WorkerProcess
+from tests.support.services import WorkerProcess, own_postgres
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,21 +44,11 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[EmbeddedPostgres]:
-    """The session's PostgreSQL, in a folder of its own outside pytest's temporary folder.
-
-    The server runs as a service user, so the folders above its data must stay traversable;
-    pytest resets its own base folder to owner-only when another session starts, which would
-    lock this server out of its data.
-    """
-    home = Path(tempfile.mkdtemp(prefix="envwatch-test-pg-"))
-    server = EmbeddedPostgres(home / "data").start()
-    try:
+    """The session's PostgreSQL, migrated, with the city's register."""
+    with own_postgres() as server:
         migrate(server.url())
         sync_register(server.url())
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

@@ -150,6 +150,8 @@ FIGURE_LABELS: tuple[str, ...] = ()
 
 def figure_labels(site: Station) -> tuple[str, ...]:
     return ()
+
+
 _NAMES = {period: tuple(f"{p}_{period}" for p in POLLUTANTS) for period in ("1h", "24h")}
 
 

@@ -3,19 +3,40 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from envwatch.embedded import free_port, stop_process, wait_until
+from envwatch.embedded import EmbeddedPostgres, free_port, stop_process, wait_until
 from envwatch.kafka_config import kafka_python_config
 from envwatch.settings import Settings
 from envwatch.summary import answers, scrape
+
+
+@contextmanager
+def own_postgres() -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL server in a folder of its own, outside pytest's temporary folder.
+
+    The server runs as a service user, so the folders above its data must stay traversable;
+    pytest resets its own base folder to owner-only when another session starts, which would
+    lock this server out of its data.
+    """
+    home = Path(tempfile.mkdtemp(prefix="envwatch-test-pg-"))
+    server = EmbeddedPostgres(home / "data").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @dataclass
