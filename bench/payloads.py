@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from schemas.reference import DEFAULT_DIR, Reference, load_reference
+from schemas.reference import FILES as REGISTER_FILES
 from streams.simulate import LOCAL_EPOCH, Simulator
 
 FILES = {"air": "stations.csv", "water": "sections.csv", "energy": "energy_units.csv"}
@@ -36,7 +37,7 @@ def write_register(directory: Path, clones: dict[str, int]) -> Path:
     the originals); counties are the shipped ones."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "counties.csv").write_bytes((DEFAULT_DIR / "counties.csv").read_bytes())
-    for feed, name in FILES.items():
+    for feed, name in REGISTER_FILES.items():
         with (DEFAULT_DIR / name).open(encoding="utf-8-sig", newline="") as f:
             reader = csv.DictReader(f)
             header, rows = reader.fieldnames or [], list(reader)
@@ -45,8 +46,15 @@ def write_register(directory: Path, clones: dict[str, int]) -> Path:
             writer.writeheader()
             for n in range(clones.get(feed, 0)):
                 for row in rows:
-                    writer.writerow(row | {"id": clone_id(row["id"], n)})
+                    writer.writerow(row | {"id": clone_id(row["id"], n)} | _clone_mn(row, n))
     return directory
+
+
+def _clone_mn(row: dict[str, str], n: int) -> dict[str, str]:
+    """A clone's logger MN, unique across the register: the original's with the clone number
+    in the serial part."""
+    mn = row.get("mn")
+    return {"mn": f"{mn[:8]}{n:06X}{mn[14:]}"} if mn else {}
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,12 @@ import csv
 import dataclasses
 import math
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+from schemas.hj212.segment import LOGGER_TOKEN
 
 DEFAULT_DIR = Path(__file__).with_name("reference")
 # Loose bounding box of Jinhua: catches swapped or mistyped coordinates, not county borders.
@@ -46,6 +49,9 @@ class Station:
     zone_class: Literal[1, 2]
     interval_s: int
     sample: bool
+    # The HJ 212 data logger: its MN and access password (PW); empty when it has none.
+    mn: str | None = None
+    pw: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,8 @@ class Section:
     drinking_source: bool
     interval_s: int
     sample: bool
+    mn: str | None = None
+    pw: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +88,31 @@ class EnergyUnit:
     sample: bool
 
 
-Site = Station | Section | EnergyUnit
+@dataclass(frozen=True, slots=True)
+class Plant:
+    """An urban wastewater treatment plant, judged against GB 18918-2002 at its effluent."""
+
+    id: str
+    name_zh: str
+    county: str
+    lat: float
+    lon: float
+    capacity_m3_d: float
+    built: date  # GB 18918 table 1 sets TP by whether a plant was built before 2006-01-01
+    required_grade: Literal["1A", "1B"]
+    interval_s: int
+    sample: bool
+    mn: str | None = None
+    pw: str | None = None
+
+
+Site = Station | Section | EnergyUnit | Plant
+FILES = {
+    "air": "stations.csv",
+    "water": "sections.csv",
+    "energy": "energy_units.csv",
+    "wastewater": "plants.csv",
+}
 
 
 @dataclass(frozen=True)
@@ -91,10 +123,16 @@ class Reference:
     stations: MappingProxyType[str, Station]
     sections: MappingProxyType[str, Section]
     energy_units: MappingProxyType[str, EnergyUnit]
+    plants: MappingProxyType[str, Plant]
 
     def sites(self, feed: str) -> MappingProxyType[str, Any]:
-        """The sites of a feed ("air", "water" or "energy")."""
-        by_feed = {"air": self.stations, "water": self.sections, "energy": self.energy_units}
+        """The sites of a feed ("air", "water", "energy" or "wastewater")."""
+        by_feed = {
+            "air": self.stations,
+            "water": self.sections,
+            "energy": self.energy_units,
+            "wastewater": self.plants,
+        }
         if feed not in by_feed:
             raise KeyError(f"unknown feed {feed!r}")
         return by_feed[feed]
@@ -106,6 +144,15 @@ class Reference:
     def county_of(self, feed: str, site_id: str) -> County:
         return self.counties[self.site(feed, site_id).county]
 
+    def loggers(self) -> dict[str, tuple[str, Site]]:
+        """MN -> (feed, site) of every site with an HJ 212 data logger."""
+        return {
+            site.mn: (feed, site)
+            for feed in FILES
+            for site in self.sites(feed).values()
+            if getattr(site, "mn", None)
+        }
+
 
 def _convert(raw: str, hint: Any) -> Any:
     """One cell to its field's type; ValueError with a reason a person can act on."""
@@ -115,6 +162,11 @@ def _convert(raw: str, hint: Any) -> Any:
         return raw
     if hint == str | None:
         return raw or None
+    if hint is date:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a date (YYYY-MM-DD)") from None
     if hint is bool:
         if raw.lower() not in ("true", "false"):
             raise ValueError(f"{raw!r} is not true or false")
@@ -141,6 +193,12 @@ def _check(row: Any, counties: dict[str, County]) -> tuple[str, str] | None:
     for column, (lo, hi) in (("lat", LAT_RANGE), ("lon", LON_RANGE)):
         if not lo <= getattr(row, column) <= hi:
             return column, f"{getattr(row, column)} is outside Jinhua"
+    mn, pw = getattr(row, "mn", None), getattr(row, "pw", None)
+    for column, value in (("mn", mn), ("pw", pw)):
+        if value is not None and not LOGGER_TOKEN.fullmatch(value):
+            return column, f"{value!r}: an HJ 212 {column.upper()} is 1 to 24 letters or digits"
+    if (mn is None) != (pw is None):
+        return "pw" if mn else "mn", "a data logger needs both its MN and its password (PW)"
     if isinstance(row, EnergyUnit) and row.industry not in INDUSTRIES:
         return "industry", f"{row.industry!r} is not one of {', '.join(sorted(INDUSTRIES))}"
     if isinstance(row, Section):
@@ -182,12 +240,25 @@ def _load(path: Path, cls: type, counties: dict[str, County]) -> dict[str, Any]:
 
 
 def load_reference(directory: Path | None = None) -> Reference:
-    """Load and validate the four register files; ValueError names the file, line and column."""
+    """Load and validate the register files; ValueError names the file, line and column."""
     directory = directory or DEFAULT_DIR
     counties = _load(directory / "counties.csv", County, {})
+    kinds = {"air": Station, "water": Section, "energy": EnergyUnit, "wastewater": Plant}
+    sites = {feed: _load(directory / FILES[feed], kinds[feed], counties) for feed in FILES}
+    seen: dict[str, str] = {}
+    for feed, rows in sites.items():
+        for site in rows.values():
+            mn = getattr(site, "mn", None)
+            if mn is None:
+                continue
+            where = f"{FILES[feed]}, site {site.id!r}"
+            if mn in seen:
+                raise ValueError(f"{where}, column 'mn': MN {mn!r} is also the MN of {seen[mn]}")
+            seen[mn] = where
     return Reference(
         counties=MappingProxyType(counties),
-        stations=MappingProxyType(_load(directory / "stations.csv", Station, counties)),
-        sections=MappingProxyType(_load(directory / "sections.csv", Section, counties)),
-        energy_units=MappingProxyType(_load(directory / "energy_units.csv", EnergyUnit, counties)),
+        stations=MappingProxyType(sites["air"]),
+        sections=MappingProxyType(sites["water"]),
+        energy_units=MappingProxyType(sites["energy"]),
+        plants=MappingProxyType(sites["wastewater"]),
     )

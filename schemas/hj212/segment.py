@@ -23,7 +23,7 @@ VALUE_KINDS = ("Rtd", "Avg", "Min", "Max", "Cou")  # the numbers a factor carrie
 _HEADER = ("QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO")
 _REQUIRED = ("ST", "CN", "PW", "MN")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
-_TOKEN = re.compile(r"[0-9A-Za-z]{1,24}")
+LOGGER_TOKEN = re.compile(r"[0-9A-Za-z]{1,24}")  # what an MN or PW may hold
 _CODE = re.compile(r"[A-Za-z][0-9A-Za-z]{1,15}")
 
 
@@ -85,7 +85,7 @@ def parse(segment: bytes) -> Packet:
     if missing:
         raise BadSegmentError(f"missing {', '.join(missing)} in the data segment's header")
     for name in ("MN", "PW"):
-        if not _TOKEN.fullmatch(header[name]):
+        if not LOGGER_TOKEN.fullmatch(header[name]):
             raise BadSegmentError(f"{name}={header[name]!r}: expected 1 to 24 letters or digits")
     qn = header.get("QN")
     if qn is not None and not (len(qn) == 17 and qn.isdigit()):
