@@ -20,6 +20,7 @@ COMMANDS = (
     "checks",
     "notify",
     "dashboards",
+    "gateway",
 )
 
 
