@@ -33,16 +33,28 @@ _HEX = frozenset(b"0123456789ABCDEFabcdef")
 _DIGITS = frozenset(b"0123456789")
 
 
+def _rounds(value: int) -> int:
+    """The standard's eight shift-and-xor rounds (appendix A) on one register value."""
+    for _ in range(8):
+        lsb = value & 1
+        value >>= 1
+        if lsb:
+            value ^= 0xA001
+    return value
+
+
+# The rounds never test the register's high byte, which only moves down by eight bits, so
+# they equal (v >> 8) ^ _TABLE[v & 0xFF]: one lookup a byte instead of eight rounds.
+_TABLE = tuple(_rounds(i) for i in range(256))
+
+
 def crc16(data: bytes) -> int:
-    """The standard's CRC-16 (appendix A; not CRC-16/MODBUS): high byte folded in first."""
+    """The standard's CRC-16 (appendix A; not CRC-16/MODBUS): for each byte the register is
+    ``(crc >> 8) ^ byte``, then the eight rounds."""
     crc = 0xFFFF
     for byte in data:
-        crc = (crc >> 8) ^ byte
-        for _ in range(8):
-            lsb = crc & 1
-            crc >>= 1
-            if lsb:
-                crc ^= 0xA001
+        value = (crc >> 8) ^ byte
+        crc = (value >> 8) ^ _TABLE[value & 0xFF]
     return crc
 
 

@@ -212,3 +212,21 @@ def test_every_mapped_code_converts_to_its_feed_field():
     assert scale("L/s", "m³/d") == pytest.approx(86.4)
     with pytest.raises(ValueError, match="cannot be converted"):
         scale("mg/L", "°C")
+
+
+def bitwise_crc16(data: bytes) -> int:
+    """Appendix A's steps as written, one bit at a time."""
+    crc = 0xFFFF
+    for byte in data:
+        crc = (crc >> 8) ^ byte
+        for _ in range(8):
+            lsb = crc & 1
+            crc >>= 1
+            if lsb:
+                crc ^= 0xA001
+    return crc
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00", b"\xff" * 7, SEGMENT, bytes(range(256))])
+def test_table_crc_equals_the_bitwise_algorithm(data):
+    assert crc16(data) == bitwise_crc16(data)
