@@ -106,7 +106,8 @@ class Plant:
     pw: str | None = None
 
 
-Site = Station | Section | EnergyUnit | Plant
+Site = Station | Section | EnergyUnit
+LoggedSite = Station | Section | Plant  # the sites with an HJ 212 data logger
 FILES = {
     "air": "stations.csv",
     "water": "sections.csv",
@@ -144,7 +145,7 @@ class Reference:
     def county_of(self, feed: str, site_id: str) -> County:
         return self.counties[self.site(feed, site_id).county]
 
-    def loggers(self) -> dict[str, tuple[str, Site]]:
+    def loggers(self) -> dict[str, tuple[str, LoggedSite]]:
         """MN -> (feed, site) of every site with an HJ 212 data logger."""
         return {
             site.mn: (feed, site)

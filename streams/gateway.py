@@ -52,7 +52,8 @@ class Gateway:
             feed: Converter(feed, table, minute) for feed, table in load_factors().items()
         }
         self._loggers = {
-            mn: Logger(feed, site.id, site.pw) for mn, (feed, site) in reference.loggers().items()
+            mn: Logger(feed, site.id, site.pw or "")
+            for mn, (feed, site) in reference.loggers().items()
         }
         self._topics = {feed: feed_topic(settings, feed) for feed in self._converters}
         self._dead_letter = settings.topic(DEAD_LETTER)
@@ -160,10 +161,12 @@ class Gateway:
             feed, error.reason, error.code, source="hj212", peer=conn.peer, mn=mn, site=site
         )
         key = (site or conn.peer).encode()  # a connection's stray bytes stay in order
-        confirmed = await self._producer.send(
-            self._dead_letter, error.raw, key=key, headers=headers
-        )
-        await confirmed
+        try:
+            sent = await self._producer.send(self._dead_letter, error.raw, key=key, headers=headers)
+            await sent
+        except Exception as exc:  # the broker: logged and counted, the connection goes on
+            self._metrics.produce_errors.inc()
+            log.warning("dead letter not confirmed by the broker (%s): %s", exc, error.reason)
         self._metrics.rejected(conn, feed, site, error.code)
         log.info("dead-lettered %d bytes from %s: %s", len(error.raw), conn.peer, error.reason)
 

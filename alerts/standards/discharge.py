@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
 
-from alerts.standards import Number, ReadingError, exact
+from alerts.standards import Number, ReadingError, exact, water_value
 from alerts.standards.editions import Edition, resolve
 
 FAMILY = "discharge"
@@ -75,7 +75,7 @@ def judge_discharge(
     """A plant's daily values (wire names: cod, bod5, ss, tn, nh3n, tp, ph, fecal_coliform)."""
     ed = resolve(FAMILY, edition, at)
     temp = None if water_temp is None else exact("temp", water_temp)
-    values = {item: _value(item, raw) for item, raw in daily.items()}
+    values = {item: water_value(item, raw) for item, raw in daily.items()}
     by_grade = {g: grade_limits(ed, g, temp, built) for g in ed.data["grades"]}
     if required not in by_grade:
         raise ReadingError(f"unknown grade {required!r}; expected one of {', '.join(by_grade)}")
@@ -100,13 +100,6 @@ def judge_discharge(
         limits=by_grade[required],
         edition=ed.id,
     )
-
-
-def _value(item: str, raw: Number) -> Fraction:
-    value = exact(item, raw)
-    if value < 0 or (item == "ph" and value > 14):
-        raise ReadingError(f"{item}: {raw!r} is out of the physical range")
-    return value
 
 
 def _excess(

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import orjson
 import pytest
@@ -20,27 +18,13 @@ from schemas.reference import load_reference
 from streams.deadletter import decode_headers
 from streams.topics import DEAD_LETTER
 from tests.support.hj212 import WORKED, data_packet, wire
-from tests.support.services import GatewayProcess, read_topic, wait_until
+from tests.support.services import read_topic, wait_until
 
 REGISTER = load_reference()
 STATION = REGISTER.stations["air-wucheng-01"]
 SECTION = REGISTER.sections["wq-hengjin-01"]
 AIR = {"a34004": 35.0, "a34002": 60.0, "a21026": 8.0, "a21004": 25.0, "a05024": 90.0, "a21005": 0.7}
 WATER = {"w01001": 7.4, "w01009": 8.1, "w21003": 0.3, "w21011": 0.05, "w20111": 0.04}
-
-
-@pytest.fixture
-def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
-    started: list[GatewayProcess] = []
-
-    def start(settings: Settings, **env: str) -> GatewayProcess:
-        gateway = GatewayProcess(settings, tmp_path / f"gateway-{len(started)}.log", env=env)
-        started.append(gateway)
-        return gateway.start()
-
-    yield start
-    for gateway in started:
-        gateway.stop()
 
 
 def expected_reply(packet: Packet) -> bytes:
@@ -183,13 +167,17 @@ def test_a_gateway_packet_is_stored_by_the_worker(settings, start_gateway, start
     gateway = start_gateway(settings)
     t = window.astimezone(BEIJING).replace(hour=3)
     packet = data_packet(STATION.mn, STATION.pw, "2061", t, AIR)
-    assert asyncio.run(talk(gateway.port, [wire(packet)], 1)) == expected_reply(packet)
+    answer = asyncio.run(talk(gateway.port, [wire(packet)], 1))
+    assert answer == expected_reply(packet)
     query = "SELECT parameter, value FROM readings WHERE feed = 'air' AND site_id = %s AND ts = %s"
     rows = wait_until(
         lambda: admin_db.execute(query, (STATION.id, t + timedelta(hours=1))).fetchall() or None,
         60,
         "the gateway's readings in the database",
     )
+    print(f"\nlogger sent:      {wire(packet)!r}\ngateway answered: {answer!r}\nrows:")
+    for parameter, value in rows:
+        print(f"  air {STATION.id} {t + timedelta(hours=1)} {parameter} {value}")
     assert dict(rows) == {"pm25_1h": 35.0, "pm10_1h": 60.0, "so2_1h": 8.0, "no2_1h": 25.0,
                           "o3_1h": 90.0, "co_1h": 0.7}  # fmt: skip
 

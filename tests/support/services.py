@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
@@ -20,96 +20,41 @@ from envwatch.summary import answers, scrape
 
 
 @dataclass
-class WorkerProcess:
-    """``envwatch worker`` as a child process, as it runs in production."""
+class EnvwatchProcess:
+    """An ``envwatch`` command as a child process, as it runs in production; up once its
+    metrics endpoint answers."""
 
     settings: Settings
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
 
-    def start(self) -> WorkerProcess:
-        env = (
-            dict(os.environ)
-            | {
-                "ENVWATCH_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
-                "ENVWATCH_DATABASE_URL": self.settings.database_url.get_secret_value(),
-                "ENVWATCH_TOPIC_PREFIX": self.settings.topic_prefix,
-                "ENVWATCH_TOPIC_PARTITIONS": str(self.settings.topic_partitions),
-                "ENVWATCH_APP_ID": self.settings.app_id,
-                "ENVWATCH_METRICS_PORT": str(self.settings.metrics_port),
-                "ENVWATCH_WORKER_WEB_PORT": str(free_port()),
-                "ENVWATCH_BATCH_WITHIN_S": "0.05",
-                "ENVWATCH_DB_RETRY_MAX_S": "1.0",
-            }
-            | self.env
-        )
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def child_env(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    @property
+    def metrics_port(self) -> int:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        env = dict(os.environ) | self.child_env() | self.env
         out = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "envwatch.cli", "worker"],
+            [sys.executable, "-m", "envwatch.cli", *self.command()],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-        wait_until(self._metrics_up, 30, "the worker's metrics endpoint")
+        wait_until(self._metrics_up, 30, f"the {self.command()[0]}'s metrics endpoint")
         return self
 
     def _metrics_up(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise AssertionError(f"worker exited: {self.log_path.read_text()[-3000:]}")
-        return answers(self.metrics_url)
-
-    @property
-    def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.metrics_port}/metrics"
-
-    def metric(self, name: str, **labels: str) -> float:
-        """Sum of a metric's samples whose labels include ``labels``."""
-        samples = scrape(self.metrics_url).get(name, {})
-        return sum(v for k, v in samples.items() if labels.items() <= dict(k).items())
-
-    def stop(self) -> None:
-        stop_process(self.process, 20.0)
-
-
-@dataclass
-class GatewayProcess:
-    """``envwatch gateway`` as a child process, listening on a free loopback port."""
-
-    settings: Settings
-    log_path: Path
-    env: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-    metrics_port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> GatewayProcess:
-        env = (
-            dict(os.environ)
-            | {
-                "ENVWATCH_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
-                "ENVWATCH_TOPIC_PREFIX": self.settings.topic_prefix,
-                "ENVWATCH_GATEWAY_HOST": "127.0.0.1",
-                "ENVWATCH_GATEWAY_METRICS_PORT": str(self.metrics_port),
-            }
-            | self.env
-        )
-        out = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "envwatch.cli", "gateway", "--port", str(self.port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until(self._up, 30, "the gateway's metrics endpoint")
-        wait_for_port(self.port)
-        return self
-
-    def _up(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise AssertionError(f"gateway exited: {self.log_path.read_text()[-3000:]}")
+            raise AssertionError(f"process exited: {self.log_path.read_text()[-3000:]}")
         return answers(self.metrics_url)
 
     @property
@@ -123,6 +68,58 @@ class GatewayProcess:
 
     def stop(self) -> None:
         stop_process(self.process, 20.0)
+
+
+class WorkerProcess(EnvwatchProcess):
+    """``envwatch worker``."""
+
+    def command(self) -> list[str]:
+        return ["worker"]
+
+    def child_env(self) -> dict[str, str]:
+        return {
+            "ENVWATCH_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "ENVWATCH_DATABASE_URL": self.settings.database_url.get_secret_value(),
+            "ENVWATCH_TOPIC_PREFIX": self.settings.topic_prefix,
+            "ENVWATCH_TOPIC_PARTITIONS": str(self.settings.topic_partitions),
+            "ENVWATCH_APP_ID": self.settings.app_id,
+            "ENVWATCH_METRICS_PORT": str(self.settings.metrics_port),
+            "ENVWATCH_WORKER_WEB_PORT": str(free_port()),
+            "ENVWATCH_BATCH_WITHIN_S": "0.05",
+            "ENVWATCH_DB_RETRY_MAX_S": "1.0",
+        }
+
+    @property
+    def metrics_port(self) -> int:
+        return self.settings.metrics_port
+
+
+@dataclass
+class GatewayProcess(EnvwatchProcess):
+    """``envwatch gateway``, listening on a free loopback port."""
+
+    port: int = field(default_factory=free_port)
+    gateway_metrics_port: int = field(default_factory=free_port)
+
+    def command(self) -> list[str]:
+        return ["gateway", "--port", str(self.port)]
+
+    def child_env(self) -> dict[str, str]:
+        return {
+            "ENVWATCH_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "ENVWATCH_TOPIC_PREFIX": self.settings.topic_prefix,
+            "ENVWATCH_GATEWAY_HOST": "127.0.0.1",
+            "ENVWATCH_GATEWAY_METRICS_PORT": str(self.gateway_metrics_port),
+        }
+
+    @property
+    def metrics_port(self) -> int:
+        return self.gateway_metrics_port
+
+    def start(self) -> Self:
+        super().start()
+        wait_for_port(self.port)
+        return self
 
 
 def producer(settings: Settings) -> KafkaProducer:
