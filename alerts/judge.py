@@ -29,8 +29,10 @@ from alerts.conditions import (
 )
 from alerts.lifecycle import AlertState, Transition, step
 from alerts.standards import ReadingError, air_limits, aqi, energy, water_class
-from schemas.models import AirReading, EnergyReading, WaterReading, measured_fields
-from schemas.reference import EnergyUnit, Section, Station
+from schemas.feeds import FEEDS
+from schemas.feeds.air import AirReading, Station
+from schemas.feeds.energy import EnergyReading, EnergyUnit
+from schemas.feeds.water import Section, WaterReading
 
 HOUR = 3600
 RECENT = 8  # values kept per parameter for the sensor-fault checks
@@ -315,8 +317,8 @@ def judge_energy(
 
 
 _CHINA = ZoneInfo("Asia/Shanghai")
-_WATER_FIELDS = tuple((a, n) for a, n in measured_fields(WaterReading) if a != "temp")
-_ENERGY_CARRIERS = tuple(a for a, _ in measured_fields(EnergyReading) if a != "output_10k_yuan")
+_WATER_FIELDS = tuple((q.attr, q.wire) for q in FEEDS["water"].quantities if q.attr != "temp")
+_ENERGY_CARRIERS = tuple(q.attr for q in FEEDS["energy"].quantities if q.attr != "output_10k_yuan")
 
 
 @lru_cache(maxsize=256)

@@ -23,7 +23,7 @@ from bench.kafka import raw_consume
 from bench.payloads import messages, sites, write_register
 from bench.report import notes, table
 from bench.stack import PARTITIONS, Stack
-from schemas.models import FEEDS
+from schemas.feeds import FEEDS
 from schemas.reference import load_reference
 
 SINGLE = int(os.environ.get("BENCH_SINGLE", "20000"))  # single-reading messages per run

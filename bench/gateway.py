@@ -72,7 +72,7 @@ def workload(
     convert = Converter("air", load_factors()["air"])
     factors = {code: Factor(avg=v, min=v, max=v, flag="N") for code, v in VALUES.items()}
     per_connection, raw = [], []
-    for station in list(register.stations.values())[:connections]:
+    for station in list(register.sites("air").values())[:connections]:
         assert station.mn and station.pw
         packets = []
         for h in range(each):

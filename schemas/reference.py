@@ -1,8 +1,9 @@
 """The city's register of counties and monitored sites, read from the CSV files in ``reference/``.
 
 The files are edited by bureau staff (often in a spreadsheet), so the loader is strict and says
-exactly where a row is wrong: file, line and column. The shipped sites are sample data; nothing
-else may depend on their names, only on this loader's types.
+exactly where a row is wrong: file, line and column. Each feed names its register file and the
+type of its rows (``schemas/feeds``); the shipped sites are sample data, and nothing else may
+depend on their names, only on this loader's types.
 """
 
 from __future__ import annotations
@@ -10,21 +11,20 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from schemas.feed import Feed
+from schemas.feeds import FEEDS
 from schemas.hj212.segment import LOGGER_TOKEN
 
 DEFAULT_DIR = Path(__file__).with_name("reference")
 # Loose bounding box of Jinhua: catches swapped or mistyped coordinates, not county borders.
 LAT_RANGE, LON_RANGE = (28.3, 29.9), (119.0, 121.0)
-INDUSTRIES = frozenset(
-    {"cement", "textile", "chemical", "power", "steel", "paper", "ceramics", "glass",
-     "hardware", "electronics", "pharma"}
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,57 +40,11 @@ class County:
 
 
 @dataclass(frozen=True, slots=True)
-class Station:
-    id: str
-    name_zh: str
-    county: str
-    lat: float
-    lon: float
-    zone_class: Literal[1, 2]
-    interval_s: int
-    sample: bool
-    # The HJ 212 data logger: its MN and access password (PW); empty when it has none.
-    mn: str | None = None
-    pw: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Section:
-    id: str
-    name_zh: str
-    river: str
-    county: str
-    lat: float
-    lon: float
-    waterbody: Literal["river", "lake"]
-    control_level: Literal["national", "provincial", "county_boundary", "city"]
-    target_class: Literal[1, 2, 3, 4, 5]
-    upstream_county: str | None
-    downstream_county: str | None
-    drinking_source: bool
-    interval_s: int
-    sample: bool
-    mn: str | None = None
-    pw: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EnergyUnit:
-    id: str
-    name_zh: str
-    county: str
-    lat: float
-    lon: float
-    industry: str
-    intensity_quota_tce_per_10k_yuan: float
-    annual_cap_tce: float
-    interval_s: int
-    sample: bool
-
-
-@dataclass(frozen=True, slots=True)
 class Plant:
-    """An urban wastewater treatment plant, judged against GB 18918-2002 at its effluent."""
+    """An urban wastewater treatment plant, judged against GB 18918-2002 at its effluent.
+
+    The register row of the wastewater feed; it moves to that feed's contract module
+    (``schemas/feeds/wastewater.py``, register ``plants.csv``) when the feed is added."""
 
     id: str
     name_zh: str
@@ -98,61 +52,55 @@ class Plant:
     lat: float
     lon: float
     capacity_m3_d: float
-    built: date  # GB 18918 table 1 sets TP by whether a plant was built before 2006-01-01
+    built: date  # GB 18918 Table 1 sets TP by whether a plant was built before 2006-01-01
     required_grade: Literal["1A", "1B"]
     interval_s: int
     sample: bool
-    mn: str | None = None
+    mn: str | None = None  # its HJ 212 data logger: MN and access password
     pw: str | None = None
 
+    def problem(self, counties: object) -> tuple[str, str] | None:
+        return None
 
-Site = Station | Section | EnergyUnit
-LoggedSite = Station | Section | Plant  # the sites with an HJ 212 data logger
-FILES = {
-    "air": "stations.csv",
-    "water": "sections.csv",
-    "energy": "energy_units.csv",
-    "wastewater": "plants.csv",
-}
+
+PLANTS = "plants.csv"
+WASTEWATER = "wastewater"
 
 
 @dataclass(frozen=True)
 class Reference:
-    """Everything in the register, keyed by code or id; one mapping of sites per feed."""
+    """Everything in the register: counties by code, and each feed's sites by id."""
 
-    counties: MappingProxyType[str, County]
-    stations: MappingProxyType[str, Station]
-    sections: MappingProxyType[str, Section]
-    energy_units: MappingProxyType[str, EnergyUnit]
-    plants: MappingProxyType[str, Plant]
+    counties: Mapping[str, County]
+    by_feed: Mapping[str, Mapping[str, Any]]
+    plants: Mapping[str, Plant]
 
-    def sites(self, feed: str) -> MappingProxyType[str, Any]:
-        """The sites of a feed ("air", "water", "energy" or "wastewater")."""
-        by_feed = {
-            "air": self.stations,
-            "water": self.sections,
-            "energy": self.energy_units,
-            "wastewater": self.plants,
+    def loggers(self) -> dict[str, tuple[str, Any]]:
+        """MN -> (feed, site) of every site with an HJ 212 data logger (plants as
+        ``wastewater``)."""
+        return {
+            site.mn: (feed, site)
+            for feed, sites in self.registers().items()
+            for site in sites.values()
+            if getattr(site, "mn", None)
         }
-        if feed not in by_feed:
-            raise KeyError(f"unknown feed {feed!r}")
-        return by_feed[feed]
 
-    def site(self, feed: str, site_id: str) -> Site:
+    def registers(self) -> dict[str, Mapping[str, Any]]:
+        """Every register's sites by feed name: the feeds' and the plants'."""
+        return {**self.by_feed, WASTEWATER: self.plants}
+
+    def sites(self, feed: str) -> Mapping[str, Any]:
+        """The sites of a feed; KeyError naming the known feeds otherwise."""
+        if feed not in self.by_feed:
+            raise KeyError(f"unknown feed {feed!r}; known: {', '.join(self.by_feed)}")
+        return self.by_feed[feed]
+
+    def site(self, feed: str, site_id: str) -> Any:
         """The registered site; KeyError if the feed or the id is unknown."""
         return self.sites(feed)[site_id]
 
     def county_of(self, feed: str, site_id: str) -> County:
         return self.counties[self.site(feed, site_id).county]
-
-    def loggers(self) -> dict[str, tuple[str, LoggedSite]]:
-        """MN -> (feed, site) of every site with an HJ 212 data logger."""
-        return {
-            site.mn: (feed, site)
-            for feed in FILES
-            for site in self.sites(feed).values()
-            if getattr(site, "mn", None)
-        }
 
 
 def _convert(raw: str, hint: Any) -> Any:
@@ -187,7 +135,7 @@ def _convert(raw: str, hint: Any) -> Any:
     return value
 
 
-def _check(row: Any, counties: dict[str, County]) -> tuple[str, str] | None:
+def _check(row: Any, counties: Mapping[str, County]) -> tuple[str, str] | None:
     """Cross-field rules of one parsed row, as (column, reason), or None when it is fine."""
     if not isinstance(row, County) and row.county not in counties:
         return "county", f"unknown county {row.county!r}"
@@ -200,20 +148,10 @@ def _check(row: Any, counties: dict[str, County]) -> tuple[str, str] | None:
             return column, f"{value!r}: an HJ 212 {column.upper()} is 1 to 24 letters or digits"
     if (mn is None) != (pw is None):
         return "pw" if mn else "mn", "a data logger needs both its MN and its password (PW)"
-    if isinstance(row, EnergyUnit) and row.industry not in INDUSTRIES:
-        return "industry", f"{row.industry!r} is not one of {', '.join(sorted(INDUSTRIES))}"
-    if isinstance(row, Section):
-        boundary = row.control_level == "county_boundary"
-        for column in ("upstream_county", "downstream_county"):
-            value = getattr(row, column)
-            if boundary and value not in counties:
-                return column, f"a county_boundary section needs a known county, got {value!r}"
-            if not boundary and value is not None:
-                return column, "only county_boundary sections name up/downstream counties"
-    return None
+    return None if isinstance(row, County) else row.problem(counties)
 
 
-def _load(path: Path, cls: type, counties: dict[str, County]) -> dict[str, Any]:
+def _load(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, Any]:
     hints = get_type_hints(cls)
     key = dataclasses.fields(cls)[0].name
     rows: dict[str, Any] = {}
@@ -240,26 +178,33 @@ def _load(path: Path, cls: type, counties: dict[str, County]) -> dict[str, Any]:
     return rows
 
 
-def load_reference(directory: Path | None = None) -> Reference:
+def load_reference(directory: Path | None = None, feeds: Mapping[str, Feed] = FEEDS) -> Reference:
     """Load and validate the register files; ValueError names the file, line and column."""
     directory = directory or DEFAULT_DIR
-    counties = _load(directory / "counties.csv", County, {})
-    kinds = {"air": Station, "water": Section, "energy": EnergyUnit, "wastewater": Plant}
-    sites = {feed: _load(directory / FILES[feed], kinds[feed], counties) for feed in FILES}
+    counties = MappingProxyType(_load(directory / "counties.csv", County, {}))
+    reference = Reference(
+        counties=counties,
+        by_feed=MappingProxyType(
+            {
+                name: MappingProxyType(_load(directory / feed.register, feed.site, counties))
+                for name, feed in feeds.items()
+            }
+        ),
+        plants=MappingProxyType(_load(directory / PLANTS, Plant, counties)),
+    )
+    _check_loggers(reference, {**{n: f.register for n, f in feeds.items()}, WASTEWATER: PLANTS})
+    return reference
+
+
+def _check_loggers(reference: Reference, files: Mapping[str, str]) -> None:
+    """An MN names one logger: it may stand on one site of the whole register only."""
     seen: dict[str, str] = {}
-    for feed, rows in sites.items():
-        for site in rows.values():
+    for feed, sites in reference.registers().items():
+        for site in sites.values():
             mn = getattr(site, "mn", None)
             if mn is None:
                 continue
-            where = f"{FILES[feed]}, site {site.id!r}"
+            where = f"{files[feed]}, site {site.id!r}"
             if mn in seen:
                 raise ValueError(f"{where}, column 'mn': MN {mn!r} is also the MN of {seen[mn]}")
             seen[mn] = where
-    return Reference(
-        counties=MappingProxyType(counties),
-        stations=MappingProxyType(sites["air"]),
-        sections=MappingProxyType(sites["water"]),
-        energy_units=MappingProxyType(sites["energy"]),
-        plants=MappingProxyType(sites["wastewater"]),
-    )

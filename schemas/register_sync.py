@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from schemas.reference import FILES, load_reference
+from schemas.reference import load_reference
 
 _COUNTY = """
 INSERT INTO counties (code, name_zh, name_en, lat, lon) VALUES (%s, %s, %s, %s, %s)
@@ -32,8 +32,8 @@ def sync_register(url: str, directory: Path | None = None) -> int:
     """Returns the number of sites in the register."""
     reference = load_reference(directory)
     site_rows = []
-    for feed in FILES:
-        for site in reference.sites(feed).values():
+    for feed, sites in reference.registers().items():
+        for site in sites.values():
             attrs = {k: v for k, v in dataclasses.asdict(site).items() if k not in _COMMON}
             site_rows.append(
                 (

@@ -10,7 +10,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -18,7 +17,7 @@ from kafka.partitioner.default import murmur2
 
 from alerts.judge import AlertEvent, SiteState, Timing, Verdict, firing_alerts
 from alerts.standards import ReadingError
-from schemas.models import EnergyReading, Reading
+from schemas.feed import Reading
 from streams.exporter import SiteExporter
 from streams.rows import rows_of
 
@@ -86,7 +85,7 @@ class FeedJudge:
                     "%s reading of %s at %s stored unjudged: %s",
                     self.spec.feed,
                     site_id,
-                    _when(reading).isoformat(),
+                    reading.span()[1].isoformat(),
                     exc,
                 )
                 continue
@@ -98,7 +97,7 @@ class FeedJudge:
                     out.summaries.append(judged.summary)
         self.table[key] = _encode(state)
         values = {row[3]: row[4] for row in rows_of(self.spec.feed, newest)}
-        seen = _when(newest)
+        seen = newest.span()[1]
         self.exporter.update(
             self.spec.feed,
             site_id,
@@ -127,10 +126,6 @@ class FeedJudge:
             self.exporter.restore_alerts(self.spec.feed, site_id, site.county, partition, firing)
             restored += 1
         return restored
-
-
-def _when(reading: Reading) -> datetime:
-    return reading.period_end if isinstance(reading, EnergyReading) else reading.ts
 
 
 def partition_of(key: bytes, partitions: int) -> int:

@@ -21,7 +21,7 @@ import orjson
 
 from alerts.metrics import Metrics
 from schemas.decode import FeedDecoder, Reject
-from schemas.models import Reading
+from schemas.feed import Reading
 from streams.alert_events import AlertEvents
 from streams.deadletter import DeadLetters
 from streams.delivery import Delivery, Record

@@ -20,7 +20,7 @@ import msgspec
 import orjson
 
 from schemas.decode import FeedDecoder
-from schemas.models import MODELS
+from schemas.feeds import FEEDS
 
 _encoder = msgspec.json.Encoder()
 
@@ -166,5 +166,5 @@ def count_lines(path: Path) -> int:
 
 def model_fields_help(feed: str) -> str:
     """The column names a file for this feed may use."""
-    info = msgspec.inspect.type_info(MODELS[feed])
+    info = msgspec.inspect.type_info(FEEDS[feed].reading)
     return ", ".join(f.encode_name for f in info.fields)  # type: ignore[attr-defined]

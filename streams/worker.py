@@ -13,7 +13,7 @@ from alerts.metrics import Metrics
 from alerts.targets import load_targets
 from envwatch.settings import Settings
 from schemas.decode import FeedDecoder, Rules
-from schemas.models import FEEDS
+from schemas.feeds import FEEDS
 from schemas.reference import load_reference
 from streams.agents import register_agents
 from streams.agents.targets import TargetTracker, register_targets
@@ -57,7 +57,7 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
     reader = LogReader(settings)
     delivery = Delivery(reader, metrics)
     pipeline = Pipeline(
-        decoders={feed: FeedDecoder(feed, rules[feed]) for feed in FEEDS},
+        decoders={feed: FeedDecoder(FEEDS[feed], rules[feed]) for feed in FEEDS},
         sinks={feed: sink() for feed in FEEDS},
         dead_letters=DeadLetters(topic(DEAD_LETTER)),
         alert_events=AlertEvents(topic(ALERT_EVENTS)),

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from envwatch.kafka_config import kafka_python_config
     from schemas.decode import FeedDecoder, Rules
+    from schemas.feeds import FEEDS
     from schemas.reference import load_reference
     from streams.push import Pusher, count_lines, file_lines
     from streams.topics import feed_topic
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.no_validate:
         reference = load_reference(settings.reference_dir)
         decoder = FeedDecoder(
-            args.feed,
+            FEEDS[args.feed],
             Rules(
                 known_sites=reference.sites(args.feed),
                 max_future=timedelta(seconds=settings.max_future_s),

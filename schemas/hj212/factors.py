@@ -1,22 +1,22 @@
 """The factor table (``factors.toml``): which HJ 212 code fills which feed field, and by how much
 a value is scaled from the unit a logger sends to the unit of the feed's contract.
 
-The feed's unit is read from its struct in ``schemas/models.py`` (each measured field's
-description ends in its unit), so the table and the contract cannot disagree silently: a
-unit pair without a known conversion fails at load.
+The feed's unit is read from its contract (``schemas/feeds/<feed>.py``: each measured
+quantity's description ends in its unit), so the table and the contract cannot disagree
+silently: a unit pair without a known conversion fails at load.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-import msgspec
-
-from schemas.models import MODELS
+from schemas.feed import Feed
+from schemas.feeds import FEEDS
 
 PATH = Path(__file__).with_name("factors.toml")
 # unit -> (dimension, size in that dimension's base unit)
@@ -37,7 +37,7 @@ _UNIT_IN_DESCRIPTION = re.compile(r"\(([^()]+)\)$")
 
 
 @dataclass(frozen=True, slots=True)
-class Mapping:
+class FactorMapping:
     code: str
     field: str  # the feed field's wire name
     unit: str  # as the logger sends it
@@ -48,22 +48,17 @@ class Mapping:
 @dataclass(frozen=True, slots=True)
 class FeedFactors:
     feed: str
-    factors: MappingProxyType[str, Mapping]
+    factors: MappingProxyType[str, FactorMapping]
     ignore: frozenset[str]
 
 
-def feed_units(feed: str) -> dict[str, str]:
-    """Wire name -> unit of each measured field of a feed's struct."""
-    info = msgspec.inspect.type_info(MODELS[feed])
-    assert isinstance(info, msgspec.inspect.StructType)
+def feed_units(feed: Feed) -> dict[str, str]:
+    """Wire name -> unit of each measured quantity of a feed."""
     units = {}
-    for field in info.fields:
-        kinds = getattr(field.type, "types", (field.type,))
-        for kind in kinds:
-            schema = getattr(kind, "extra_json_schema", None) or {}
-            found = _UNIT_IN_DESCRIPTION.search(schema.get("description", ""))
-            if found:
-                units[field.encode_name] = found.group(1)
+    for quantity in feed.quantities:
+        found = _UNIT_IN_DESCRIPTION.search(quantity.description)
+        if found:
+            units[quantity.wire] = found.group(1)
     return units
 
 
@@ -77,14 +72,14 @@ def scale(sent: str, wanted: str) -> float:
     return size_a / size_b
 
 
-def load_factors(path: Path = PATH) -> dict[str, FeedFactors]:
-    """Every feed of the table whose contract exists in ``schemas/models.py``, checked."""
+def load_factors(path: Path = PATH, feeds: Mapping[str, Feed] = FEEDS) -> dict[str, FeedFactors]:
+    """Every feed of the table that is in the registry, checked against its contract."""
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     tables = {}
     for feed, section in raw.items():
-        if not isinstance(section, dict) or feed not in MODELS:
+        if not isinstance(section, dict) or feed not in feeds:
             continue
-        units = feed_units(feed)
+        units = feed_units(feeds[feed])
         mapped = {}
         for code, entry in section["factors"].items():
             field = entry["field"]
@@ -94,7 +89,7 @@ def load_factors(path: Path = PATH) -> dict[str, FeedFactors]:
                 factor = scale(entry["unit"], units[field])
             except ValueError as e:
                 raise ValueError(f"{path.name}: {feed}.{code}: {e}") from None
-            mapped[code] = Mapping(code, field, entry["unit"], factor, entry["confirmed"])
+            mapped[code] = FactorMapping(code, field, entry["unit"], factor, entry["confirmed"])
         fields = [m.field for m in mapped.values()]
         if len(set(fields)) != len(fields):
             raise ValueError(f"{path.name}: two codes fill the same {feed} field")

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, get_args
+from functools import cache
+from typing import Any
 
 import msgspec
 
+from schemas.feeds import FEEDS
 from schemas.hj212.errors import BadValueError, NoReadingError, UnknownFactorError
 from schemas.hj212.factors import FeedFactors
 from schemas.hj212.segment import Packet
-from schemas.models import MODELS
 
 REAL_TIME, MINUTE, HOURLY, DAILY = "2011", "2051", "2061", "2031"
 DATA_COMMANDS = (REAL_TIME, MINUTE, HOURLY, DAILY)
@@ -44,18 +45,19 @@ class Converter:
     def message(self, packet: Packet, site_id: str) -> dict[str, Any]:
         """The feed message (wire names, only the fields given), checked against the feed's
         struct; raises NoReadingError, UnknownFactorError, or BadValueError (out of range)."""
-        model = MODELS[self.feed]
+        feed = FEEDS[self.feed]
+        model = feed.reading
         if packet.cn not in DATA_COMMANDS:
             raise NoReadingError(f"CN={packet.cn} is no data upload ({', '.join(DATA_COMMANDS)})")
         if packet.data_time is None:
             raise NoReadingError(f"CN={packet.cn} without DataTime in CP: the reading has no time")
         message: dict[str, Any] = {
-            _site_field(model): site_id,
+            feed.site_field: site_id,
             "ts": (packet.data_time + self.period(packet.cn)).isoformat(),
         }
-        if "period" in model.__struct_fields__:
+        allowed = _periods(model)
+        if allowed is not None:
             label = _PERIOD_LABEL.get(packet.cn)
-            allowed = get_args(model.__annotations__["period"])
             if label not in allowed:
                 raise NoReadingError(
                     f"the {self.feed} feed carries hourly (CN=2061) and daily (CN=2031) "
@@ -93,6 +95,12 @@ class Converter:
         return message
 
 
-def _site_field(model: type[msgspec.Struct]) -> str:
-    """The site id is each feed struct's first field (station_id, section_id, ...)."""
-    return model.__struct_fields__[0]
+@cache
+def _periods(model: type[msgspec.Struct]) -> tuple[object, ...] | None:
+    """The averaging periods a feed names (air: 1h, 24h), or None if it names none."""
+    info = msgspec.inspect.type_info(model)
+    assert isinstance(info, msgspec.inspect.StructType)
+    for field in info.fields:
+        if field.name == "period" and isinstance(field.type, msgspec.inspect.LiteralType):
+            return tuple(field.type.values)
+    return None

@@ -21,8 +21,8 @@ from tests.support.hj212 import WORKED, data_packet, wire
 from tests.support.services import read_topic, wait_until
 
 REGISTER = load_reference()
-STATION = REGISTER.stations["air-wucheng-01"]
-SECTION = REGISTER.sections["wq-hengjin-01"]
+STATION = REGISTER.site("air", "air-wucheng-01")
+SECTION = REGISTER.site("water", "wq-hengjin-01")
 AIR = {"a34004": 35.0, "a34002": 60.0, "a21026": 8.0, "a21004": 25.0, "a05024": 90.0, "a21005": 0.7}
 WATER = {"w01001": 7.4, "w01009": 8.1, "w21003": 0.3, "w21011": 0.05, "w20111": 0.04}
 
@@ -188,7 +188,7 @@ PACKETS_EACH = 10
 
 def test_a_thousand_loggers_sending_minute_data_lose_nothing(settings, start_gateway, tmp_path):
     register = write_register(tmp_path / "register", {"water": -(-CONNECTIONS // 23)})
-    sections = list(load_reference(register).sections.values())[:CONNECTIONS]
+    sections = list(load_reference(register).sites("water").values())[:CONNECTIONS]
     gateway = start_gateway(settings, ENVWATCH_REFERENCE_DIR=str(register))
     t0 = datetime(2026, 11, 1, tzinfo=BEIJING)
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.decode import FeedDecoder, Rules
+from schemas.feeds import FEEDS
 from streams.rows import rows_of
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
@@ -18,7 +19,7 @@ SITES = {"air": {"a1", "a2"}, "water": {"w1"}, "energy": {"e1"}}
 
 
 def decoder(feed: str, **rules) -> FeedDecoder:
-    return FeedDecoder(feed, Rules(known_sites=SITES[feed], **rules))
+    return FeedDecoder(FEEDS[feed], Rules(known_sites=SITES[feed], **rules))
 
 
 def air(**fields) -> dict:

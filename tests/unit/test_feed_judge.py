@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from alerts.judge import SiteState, Timing
 from alerts.metrics import Metrics
-from schemas.models import AirReading
+from schemas.feeds.air import AirReading
 from schemas.reference import load_reference
 from streams.agents import air
 from streams.exporter import SiteExporter

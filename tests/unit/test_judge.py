@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts.judge import SiteState, Timing, judge_air, judge_energy, judge_water
-from schemas.models import AirReading, EnergyReading, WaterReading
-from schemas.reference import EnergyUnit, Section, Station
+from schemas.feeds.air import AirReading, Station
+from schemas.feeds.energy import EnergyReading, EnergyUnit
+from schemas.feeds.water import Section, WaterReading
 
 T0 = datetime(2025, 12, 1, tzinfo=UTC)
 HOURLY = Timing(for_s=3600, clear_s=3600)

@@ -13,7 +13,6 @@ import pytest
 from schemas.reference import DEFAULT_DIR, County, Reference, load_reference
 
 FILES = ("counties.csv", "stations.csv", "sections.csv", "energy_units.csv", "plants.csv")
-FEEDS = ("air", "water", "energy", "wastewater")
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +47,15 @@ def test_ids_unique_in_each_file(name: str) -> None:
 
 
 def test_every_shipped_site_is_sample_data(ref: Reference) -> None:
-    for feed in FEEDS:
-        assert ref.sites(feed)
-        assert all(site.sample for site in ref.sites(feed).values())
+    for sites in ref.registers().values():
+        assert sites
+        assert all(site.sample for site in sites.values())
 
 
 def test_sites_lie_near_their_county_seat(ref: Reference) -> None:
-    for feed in FEEDS:
-        for site in ref.sites(feed).values():
-            assert _km(ref.county_of(feed, site.id), site.lat, site.lon) < 35, site.id
+    for sites in ref.registers().values():
+        for site in sites.values():
+            assert _km(ref.counties[site.county], site.lat, site.lon) < 35, site.id
 
 
 def test_lookups(ref: Reference) -> None:
@@ -69,7 +68,7 @@ def test_lookups(ref: Reference) -> None:
 
 
 def test_sections_are_consistent(ref: Reference) -> None:
-    sections = ref.sections.values()
+    sections = ref.sites("water").values()
     boundary = [s for s in sections if s.control_level == "county_boundary"]
     assert len(boundary) >= 5
     assert all(s.upstream_county != s.downstream_county for s in boundary)
@@ -129,10 +128,10 @@ def test_spreadsheet_bom_is_accepted(ref_dir: Path) -> None:
 def test_every_sample_station_section_and_plant_has_a_logger(ref: Reference) -> None:
     loggers = ref.loggers()
     for feed in ("air", "water", "wastewater"):
-        for site in ref.sites(feed).values():
+        for site in ref.registers()[feed].values():
             assert site.mn and site.pw, site.id
             assert loggers[site.mn] == (feed, site)
-    assert len(loggers) == len(ref.stations) + len(ref.sections) + len(ref.plants)
+    assert len(loggers) == sum(len(ref.registers()[f]) for f in ("air", "water", "wastewater"))
 
 
 def test_plants_carry_build_date_and_grade(ref: Reference) -> None:
@@ -143,7 +142,7 @@ def test_plants_carry_build_date_and_grade(ref: Reference) -> None:
 
 
 def test_an_mn_used_twice_across_files_is_reported(ref_dir: Path, ref: Reference) -> None:
-    station_mn = next(iter(ref.stations.values())).mn
+    station_mn = next(iter(ref.sites("air").values())).mn
     assert station_mn
     _rewrite(ref_dir / "plants.csv", 2, "mn", station_mn)
     with pytest.raises(ValueError, match=r"plants.csv, site 'ww-wucheng-01', column 'mn': MN "):
