@@ -22,6 +22,7 @@ COMMANDS = (
     "checks",
     "notify",
     "dashboards",
+    "gateway",
 )
 
 

@@ -113,6 +113,22 @@ class Settings(BaseSettings):
     notify_dingtalk_secret: SecretStr = SecretStr("")
     notify_fallback_url: str = ""
 
+    # HJ 212 gateway (`envwatch gateway`): data loggers connect here over TCP.
+    gateway_host: str = "0.0.0.0"
+    gateway_port: int = Field(default=9212, ge=1, le=65535)
+    gateway_metrics_port: int = Field(default=9110, ge=0, le=65535)
+    # A connection with nothing received for this long is closed (loggers send at least
+    # minute data or a keep-alive well within it).
+    gateway_idle_s: float = Field(default=600.0, gt=0)
+    # The longest data segment accepted: HJ 212-2017 allows 1024 characters; the four-digit
+    # length field at most 9999. Loggers split longer data (Flag bit D).
+    gateway_max_segment: int = Field(default=1024, ge=1, le=9999)
+    # Readings from all connections gathered per site for at most this long, then sent.
+    gateway_batch_within_s: float = Field(default=0.02, gt=0)
+    gateway_batch_max: int = Field(default=1000, ge=1)
+    # The loggers' minute-data interval (HJ 212 MinInterval): a 2051 packet covers this long.
+    gateway_minute_interval_s: int = Field(default=600, ge=60, le=3600)
+
     # Grafana: links in alerts, and `envwatch dashboards push`
     grafana_url: str = "http://localhost:3000"
     grafana_token: SecretStr = SecretStr("")

@@ -13,12 +13,14 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from schemas.feed import Feed
 from schemas.feeds import FEEDS
+from schemas.hj212.segment import LOGGER_TOKEN
 
 DEFAULT_DIR = Path(__file__).with_name("reference")
 # Loose bounding box of Jinhua: catches swapped or mistyped coordinates, not county borders.
@@ -41,12 +43,55 @@ class County:
     sample: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Plant:
+    """An urban wastewater treatment plant, judged against GB 18918-2002 at its effluent.
+
+    The register row of the wastewater feed; it moves to that feed's contract module
+    (``schemas/feeds/wastewater.py``, register ``plants.csv``) when the feed is added."""
+
+    id: str
+    name_zh: str
+    county: str
+    lat: float
+    lon: float
+    capacity_m3_d: float
+    built: date  # GB 18918 Table 1 sets TP by whether a plant was built before 2006-01-01
+    required_grade: Literal["1A", "1B"]
+    interval_s: int
+    sample: bool
+    mn: str | None = None  # its HJ 212 data logger: MN and access password
+    pw: str | None = None
+
+    def problem(self, counties: object) -> tuple[str, str] | None:
+        return None
+
+
+PLANTS = "plants.csv"
+WASTEWATER = "wastewater"
+
+
 @dataclass(frozen=True)
 class Reference:
     """Everything in the register: counties by code, and each feed's sites by id."""
 
     counties: Mapping[str, County]
     by_feed: Mapping[str, Mapping[str, Any]]
+    plants: Mapping[str, Plant]
+
+    def loggers(self) -> dict[str, tuple[str, Any]]:
+        """MN -> (feed, site) of every site with an HJ 212 data logger (plants as
+        ``wastewater``)."""
+        return {
+            site.mn: (feed, site)
+            for feed, sites in self.registers().items()
+            for site in sites.values()
+            if getattr(site, "mn", None)
+        }
+
+    def registers(self) -> dict[str, Mapping[str, Any]]:
+        """Every register's sites by feed name: the feeds' and the plants'."""
+        return {**self.by_feed, WASTEWATER: self.plants}
 
     def sites(self, feed: str) -> Mapping[str, Any]:
         """The sites of a feed; KeyError naming the known feeds otherwise."""
@@ -70,6 +115,11 @@ def _convert(raw: str, hint: Any) -> Any:
         return raw
     if hint == str | None:
         return raw or None
+    if hint is date:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a date (YYYY-MM-DD)") from None
     if hint is bool:
         if raw.lower() not in ("true", "false"):
             raise ValueError(f"{raw!r} is not true or false")
@@ -96,6 +146,12 @@ def _check(row: Any, counties: Mapping[str, County]) -> tuple[str, str] | None:
     for column, (lo, hi) in (("lat", LAT_RANGE), ("lon", LON_RANGE)):
         if not lo <= getattr(row, column) <= hi:
             return column, f"{getattr(row, column)} is outside Jinhua"
+    mn, pw = getattr(row, "mn", None), getattr(row, "pw", None)
+    for column, value in (("mn", mn), ("pw", pw)):
+        if value is not None and not LOGGER_TOKEN.fullmatch(value):
+            return column, f"{value!r}: an HJ 212 {column.upper()} is 1 to 24 letters or digits"
+    if (mn is None) != (pw is None):
+        return "pw" if mn else "mn", "a data logger needs both its MN and its password (PW)"
     return None if isinstance(row, County) else row.problem(counties)
 
 
@@ -139,7 +195,7 @@ def load_reference(directory: Path | None = None, feeds: Mapping[str, Feed] = FE
     """Load and validate the register files; RegisterError names the file, line and column."""
     directory = directory or DEFAULT_DIR
     counties = MappingProxyType(_load(directory / "counties.csv", County, {}))
-    return Reference(
+    reference = Reference(
         counties=counties,
         by_feed=MappingProxyType(
             {
@@ -147,4 +203,21 @@ def load_reference(directory: Path | None = None, feeds: Mapping[str, Feed] = FE
                 for name, feed in feeds.items()
             }
         ),
+        plants=MappingProxyType(_load(directory / PLANTS, Plant, counties)),
     )
+    _check_loggers(reference, {**{n: f.register for n, f in feeds.items()}, WASTEWATER: PLANTS})
+    return reference
+
+
+def _check_loggers(reference: Reference, files: Mapping[str, str]) -> None:
+    """An MN names one logger: it may stand on one site of the whole register only."""
+    seen: dict[str, str] = {}
+    for feed, sites in reference.registers().items():
+        for site in sites.values():
+            mn = getattr(site, "mn", None)
+            if mn is None:
+                continue
+            where = f"{files[feed]}, site {site.id!r}"
+            if mn in seen:
+                raise ValueError(f"{where}, column 'mn': MN {mn!r} is also the MN of {seen[mn]}")
+            seen[mn] = where

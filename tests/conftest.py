@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -21,7 +22,9 @@ from envwatch.settings import Settings, load_settings
 from schemas.migrate import migrate
 from schemas.register_sync import sync_register
 from streams.topics import ensure_topics
-from tests.support.services import WorkerProcess, own_postgres
+from tests.support.services import EnvwatchProcess, GatewayProcess, WorkerProcess, own_postgres
+
+P = TypeVar("P", bound=EnvwatchProcess)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -74,18 +77,30 @@ def admin_db(postgres: EmbeddedPostgres) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+def _starter(tmp_path: Path, kind: type[P], started: list[EnvwatchProcess]) -> Callable[..., P]:
+    def start(settings: Settings, **env: str) -> P:
+        name = kind.__name__.removesuffix("Process").lower()
+        process = kind(settings, tmp_path / f"{name}-{len(started)}.log", env=env)
+        started.append(process)
+        return process.start()
+
+    return start
+
+
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    started: list[WorkerProcess] = []
+    started: list[EnvwatchProcess] = []
+    yield _starter(tmp_path, WorkerProcess, started)
+    for process in started:
+        process.stop()
 
-    def start(settings: Settings, **env: str) -> WorkerProcess:
-        worker = WorkerProcess(settings, tmp_path / f"worker-{len(started)}.log", env=env)
-        started.append(worker)
-        return worker.start()
 
-    yield start
-    for worker in started:
-        worker.stop()
+@pytest.fixture
+def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
+    started: list[EnvwatchProcess] = []
+    yield _starter(tmp_path, GatewayProcess, started)
+    for process in started:
+        process.stop()
 
 
 _windows = itertools.count()

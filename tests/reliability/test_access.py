@@ -245,7 +245,7 @@ def odd_register(tmp_path, postgres):
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     template = rows[0]
     for site_id, name in ODD_IDS.values():
-        rows.append(template | {"id": site_id, "name_zh": name})
+        rows.append(template | {"id": site_id, "name_zh": name, "mn": "", "pw": ""})
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=list(template))
         writer.writeheader()
