@@ -209,11 +209,15 @@ def _hourly(
         o3_8h = _window(windows, "o3").push(hour, reading.o3, 8, rules.hours_per_8h)
 
     table = rules.aqi
+    seen = table.readings
     subs = []
+    index = 0
     try:
         for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
             if value is not None:
-                subs.append((pollutant, table.of_reading(pollutant.hourly, value)))
+                sub = seen[pollutant.hourly].get(value) or table.of_reading(pollutant.hourly, value)
+                subs.append((pollutant, sub))
+                index = max(index, 500 if sub.value is None else sub.value)
         o3_sub = None
         if o3_8h is not None:
             o3_sub = SubIndex(table.sub_index("o3_8h", *o3_8h), *o3_8h)
@@ -222,7 +226,6 @@ def _hourly(
     alerts.reading(reading.ts, stamp, table.edition if subs else "")
     out = alerts.outcome
     if subs:
-        index = max(500 if s.value is None else s.value for _, s in subs)
         if o3_sub is not None:
             index = max(index, _o3_8h_index(o3_sub, reading, table))
         out.figures["aqi"] = index
@@ -233,12 +236,13 @@ def _hourly(
         mean = pm25_24h[0] / pm25_24h[1]
         out.figures["pm25_24h"] = mean
         alerts.above(PM25_KEY, mean, limit, limit * PM25_CLEAR)
-    recent = state.recent
+    recent, open_alerts = state.recent, alerts.alerts
     for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
         if value is not None:
             sensors.judge(alerts, recent, pollutant.name, value, pollutant.sensor)
     for pollutant, sub in subs:
-        _range_check(alerts, pollutant.out_of_range, pollutant.hourly, sub, table)
+        if sub.value is None or pollutant.out_of_range in open_alerts:
+            _range_check(alerts, pollutant.out_of_range, pollutant.hourly, sub, table)
     if o3_sub is not None and subs:
         _range_check(alerts, O3_8H_RANGE, "o3_8h", o3_sub, table)
 
@@ -328,18 +332,30 @@ def daily_means(today: dict[str, list[Kept | None]], local_day: int) -> dict[str
 def _best_window(hours: list[Kept | None], needed: int, windows: int) -> tuple[int, int] | None:
     """The highest of the day's 17 8-hour means with ``needed`` hours, when at least
     ``windows`` of them are valid (the daily maximum 8-hour O3, GB 3095 and HJ 663)."""
-    valid = []
+    if any(type(v) is float for v in hours):
+        exact = [None if v is None else _exact(v) for v in hours]
+        means = []
+        for i in range(17):
+            window = [v for v in exact[i : i + 8] if v is not None]
+            if len(window) >= needed:
+                means.append(sum(window, Fraction(0)) / len(window))
+        if len(means) < windows:
+            return None
+        best = max(means)
+        return best.numerator, best.denominator
+    total, count = [0], [0]  # running sums of the thousandths and of the hours present
+    for v in hours:
+        total.append(total[-1] + (v or 0))
+        count.append(count[-1] + (v is not None))
+    found, valid = (0, 1), 0
     for i in range(17):
-        window = [v for v in hours[i : i + 8] if v is not None]
-        if len(window) >= needed:
-            valid.append(_mean(window))
-    if len(valid) < windows:
-        return None
-    best = valid[0]
-    for num, den in valid[1:]:
-        if num * best[1] > best[0] * den:
-            best = (num, den)
-    return best
+        n = count[i + 8] - count[i]
+        if n >= needed:
+            valid += 1
+            s = total[i + 8] - total[i]
+            if s * found[1] > found[0] * n * 1000 or valid == 1:
+                found = (s, 1000 * n)
+    return found if valid >= windows else None
 
 
 def _exact(kept: Kept) -> Fraction:
