@@ -36,6 +36,7 @@ SEVERITY: dict[str, Severity] = {
     "dq_flatline": "warning",
     "dq_spike": "warning",
     "dq_out_of_range": "info",
+    "dq_service": "warning",
     "target_bad_day_budget": "warning",
     "target_class3_share": "warning",
 }
