@@ -87,13 +87,12 @@ class Window(msgspec.Struct, array_like=True):
                 hours.pop()
                 self._forget(values.pop())
             hours.append(hour)
-            scaled = thousandths(value)
-            if scaled is None:
-                values.append(value)
-                self.inexact += 1
+            kept = _kept(value)
+            values.append(kept)
+            if type(kept) is int:
+                self.total += kept
             else:
-                values.append(scaled)
-                self.total += scaled
+                self.inexact += 1
         n = len(values)
         if n < needed:
             return None
@@ -190,22 +189,23 @@ def judge(
             continue
         limit = rules.pm25_24h[0 if station.zone_class == 1 else 1]
         if period == "1h":
-            _hourly(state, reading, stamp, values, rules, limit, alerts)
-            _record_hour(state, station, stamp, values, out)
+            _hourly(state, station, reading, stamp, values, rules, limit, alerts)
         else:
             alerts.reading(reading.ts, stamp, "")
             pm25 = values[0]
             if pm25 is not None:  # a daily reading: its PM2.5 is a 24-hour mean
                 out.figures["pm25_24h"] = pm25
                 alerts.above(PM25_KEY, pm25, limit, limit * PM25_CLEAR)
-        valid = [p for p, v in zip(POLLUTANTS, values, strict=True) if v is not None]
-        service(alerts, flags, valid, stamp)
+        if flags or state.alerts:
+            valid = [p for p, v in zip(POLLUTANTS, values, strict=True) if v is not None]
+            service(alerts, flags, valid, stamp)
     state.figures.update(out.figures)
     return state, out
 
 
 def _hourly(
     state: AirState,
+    station: Station,
     reading: AirReading,
     stamp: float,
     values: tuple[float | None, ...],
@@ -220,31 +220,41 @@ def _hourly(
     pm25_24h = _moving(windows, "pm25", hour, pm25, 24, rules.hours_per_day)
     o3_8h = _moving(windows, "o3", hour, o3, 8, rules.hours_per_8h)
     so2_24h = _moving(windows, "so2", hour, so2, 24, rules.hours_per_day)
+    out = alerts.outcome
+    today, slot = _today(state, station, stamp, out)
 
     table = rules.aqi
     seen = table.readings
-    subs = []
+    present: list[tuple[Pollutant, float, SubIndex | None]] = []
     index = 0
     o3_sub = None
     try:
         for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
-            if value is not None:
-                sub = seen[pollutant.hourly].get(value) or table.of_reading(pollutant.hourly, value)
-                subs.append((pollutant, sub))
-                if sub.value is not None:
-                    index = max(index, sub.value)
-                elif pollutant.name == "so2":  # note 2: above 800, the 24-hour mean's index
-                    index = max(index, _so2_24h_index(so2_24h, table))
-                else:
-                    index = max(index, 500)
+            if value is None:
+                continue
+            sub = seen[pollutant.hourly].get(value) or table.of_reading(pollutant.hourly, value)
+            present.append((pollutant, value, sub))
+            sub_index = sub.value
+            if sub_index is None:  # above the table (note 2: SO2 by its 24-hour mean)
+                sub_index = _so2_24h_index(so2_24h, table) if pollutant.name == "so2" else 500
+            if sub_index > index:
+                index = sub_index
         if o3_8h is not None:
             o3_sub = SubIndex(table.sub_index("o3_8h", *o3_8h), *o3_8h)
             index = max(index, _o3_8h_index(o3_sub, o3, table))
+        indexed = bool(present) or o3_sub is not None  # the 8-hour O3 mean alone gives one
     except ReadingError:  # an implausible value: no AQI this hour (and no out-of-range checks)
-        subs, o3_sub = [], None
-    indexed = bool(subs) or o3_sub is not None  # the 8-hour O3 mean alone gives an AQI
+        present = [
+            (p, v, None) for p, v in zip(PER_POLLUTANT, values, strict=True) if v is not None
+        ]
+        o3_sub, indexed = None, False
+    for pollutant, value, sub in present:  # the hour in the station's day
+        hours = today.get(pollutant.name)
+        if hours is None:
+            hours = today[pollutant.name] = [None] * 24
+        hours[slot] = sub.num if sub is not None and sub.den == 1000 else _kept(value)
+
     alerts.reading(reading.ts, stamp, table.edition if indexed else "")
-    out = alerts.outcome
     if indexed:
         out.figures["aqi"] = index
         out.figures["aqi_category"] = table.category(index)
@@ -255,11 +265,9 @@ def _hourly(
         out.figures["pm25_24h"] = mean
         alerts.above(PM25_KEY, mean, limit, limit * PM25_CLEAR)
     recent, open_alerts = state.recent, alerts.alerts
-    for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
-        if value is not None:
-            sensors.judge(alerts, recent, pollutant.name, value, pollutant.sensor)
-    for pollutant, sub in subs:
-        if sub.value is None or pollutant.out_of_range in open_alerts:
+    for pollutant, value, sub in present:
+        sensors.judge(alerts, recent, pollutant.name, value, pollutant.sensor)
+        if sub is not None and (sub.value is None or pollutant.out_of_range in open_alerts):
             _range_check(alerts, pollutant.out_of_range, pollutant.hourly, sub, table)
     if o3_sub is not None:
         _range_check(alerts, O3_8H_RANGE, "o3_8h", o3_sub, table)
@@ -305,35 +313,27 @@ def _range_check(alerts: Alerts, alert_key: str, key_: str, sub: SubIndex, table
         )
 
 
-def _record_hour(
-    state: AirState,
-    station: Station,
-    stamp: float,
-    values: tuple[float | None, ...],
-    out: Outcome,
-) -> None:
-    """Add the hour to the station's local day; a reading of a later day closes the day.
-
-    An hourly reading's timestamp is the end of its hour, so 23:00-24:00 belongs to the day
-    it started in.
-    """
+def _today(
+    state: AirState, station: Station, stamp: float, out: Outcome
+) -> tuple[dict[str, list[Kept | None]], int]:
+    """The station's local day the hour belongs to, and its slot; a reading of a later day
+    closes the day before (readings are judged in time order). An hourly reading's timestamp
+    is the end of its hour, so 23:00-24:00 belongs to the day it started in."""
     start = stamp - HOUR + OFFSET
-    slot_day, hour = int(start // DAY), int(start // HOUR) % 24
-    if slot_day != state.day:  # a later day: readings are judged in time order
+    slot_day, slot = int(start // DAY), int(start // HOUR) % 24
+    if slot_day != state.day:
         if state.day:
             means = daily_means(state.today, state.day)
             if means:
                 closed = date(1970, 1, 1) + timedelta(days=state.day)
                 out.summaries.append(AirDay(site=station.id, day=closed.isoformat(), means=means))
         state.day, state.today = slot_day, {}
-    today = state.today
-    for p, v in zip(POLLUTANTS, values, strict=True):
-        if v is not None:
-            hours = today.get(p)
-            if hours is None:
-                hours = today[p] = [None] * 24
-            scaled = thousandths(v)
-            hours[hour] = v if scaled is None else scaled
+    return state.today, slot
+
+
+def _kept(value: float) -> Kept:
+    scaled = thousandths(value)
+    return value if scaled is None else scaled
 
 
 def daily_means(today: dict[str, list[Kept | None]], local_day: int) -> dict[str, float]:
