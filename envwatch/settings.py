@@ -59,8 +59,13 @@ class Settings(BaseSettings):
     alert_clear_s: float = 3600.0
     targets_file: Path | None = None  # default: alerts/targets.toml, the plan's figures
     bad_day_budget_warning: int = 10  # warn when the year can absorb this few more bad days
-    notify_host: str = "0.0.0.0"
+    # The relay listens on loopback unless told otherwise (in a container: 0.0.0.0, with the
+    # port reachable only from Alertmanager's network). Every request must carry the bearer
+    # token, given itself or as the name of a file holding it (a Docker/Kubernetes secret).
+    notify_host: str = "127.0.0.1"
     notify_port: int = 9095
+    notify_token: SecretStr = SecretStr("")
+    notify_token_file: Path | None = None
     notify_wecom_url: SecretStr = SecretStr("")
     notify_dingtalk_url: SecretStr = SecretStr("")
     notify_dingtalk_secret: SecretStr = SecretStr("")

@@ -6,15 +6,21 @@ fails, the plain JSON goes to the fallback URL. The answer is 200 only when the 
 delivered somewhere, otherwise 502, so that Alertmanager keeps the notification and retries:
 a page that silently goes nowhere is the one failure an alerting path must not have.
 ``GET /healthz`` says the relay is up and which channels are configured.
+
+Every request must carry ``Authorization: Bearer <token>``, or it is answered 401: whoever can
+reach the relay could otherwise page the on-call staff. Alertmanager sends the token from a
+file (``http_config.authorization.credentials_file`` in ``alerts/alertmanager.yml``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,8 +38,13 @@ MESSAGES: dict[str, Callable[..., dict]] = {
 }
 
 
+class RelayConfigError(ValueError):
+    """The relay cannot start as configured; the message says what to set."""
+
+
 @dataclass(frozen=True)
 class RelayConfig:
+    token: str  # the bearer token every request must carry; never empty
     wecom_url: str = ""
     dingtalk_url: str = ""
     dingtalk_secret: str = ""
@@ -92,6 +103,30 @@ async def deliver(
     return False
 
 
+def authorized(header: str, token: str) -> bool:
+    """Whether an Authorization header carries the bearer token, compared in constant time
+    (digests of equal length, so neither the content nor the length of the token leaks)."""
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    given_digest = hashlib.sha256(given.strip().encode()).digest()
+    return hmac.compare_digest(given_digest, hashlib.sha256(token.encode()).digest())
+
+
+@web.middleware
+async def require_token(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if not authorized(request.headers.get("Authorization", ""), request.app[CONFIG].token):
+        log.warning("refused %s %s from %s: no valid bearer token", request.method,
+                    request.path, request.remote)  # fmt: skip
+        raise web.HTTPUnauthorized(
+            text="a bearer token is required (Authorization: Bearer ...)",
+            headers={"WWW-Authenticate": 'Bearer realm="envwatch-notify"'},
+        )
+    return await handler(request)
+
+
 async def handle_alertmanager(request: web.Request) -> web.Response:
     channel = request.query.get("channel", "json")
     if channel not in CHANNELS:
@@ -141,7 +176,9 @@ async def handle_healthz(request: web.Request) -> web.Response:
 
 def build_app(config: RelayConfig) -> web.Application:
     """The aiohttp application; one client session for all deliveries, closed on shutdown."""
-    app = web.Application()
+    if not config.token:
+        raise RelayConfigError("the relay needs a bearer token")
+    app = web.Application(middlewares=[require_token])
     app[CONFIG] = config
 
     async def client_session(app: web.Application) -> AsyncIterator[None]:
@@ -155,8 +192,32 @@ def build_app(config: RelayConfig) -> web.Application:
     return app
 
 
+def bearer_token(settings: Any) -> str:
+    """``ENVWATCH_NOTIFY_TOKEN``, or the content of ``ENVWATCH_NOTIFY_TOKEN_FILE`` (one line)."""
+    given = settings.notify_token.get_secret_value()
+    path = settings.notify_token_file
+    if given and path:
+        raise RelayConfigError("set ENVWATCH_NOTIFY_TOKEN or ENVWATCH_NOTIFY_TOKEN_FILE, not both")
+    if path:
+        try:
+            given = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise RelayConfigError(
+                f"cannot read ENVWATCH_NOTIFY_TOKEN_FILE {path}: {e.strerror or e}"
+            ) from None
+        if not given:
+            raise RelayConfigError(f"ENVWATCH_NOTIFY_TOKEN_FILE {path} is empty")
+    if not given:
+        raise RelayConfigError(
+            "no bearer token: set ENVWATCH_NOTIFY_TOKEN or ENVWATCH_NOTIFY_TOKEN_FILE "
+            "(the same token Alertmanager sends, alerts/alertmanager.yml)"
+        )
+    return given
+
+
 def config_from_settings(settings: Any) -> RelayConfig:
     """The relay's settings and the register's names (codes are shown if it cannot be read)."""
+    token = bearer_token(settings)
     try:
         from schemas.reference import load_reference
 
@@ -173,6 +234,7 @@ def config_from_settings(settings: Any) -> RelayConfig:
         log.warning("register not loaded, messages will show codes: %s", e)
         names = fmt.Names()
     return RelayConfig(
+        token=token,
         wecom_url=settings.notify_wecom_url.get_secret_value(),
         dingtalk_url=settings.notify_dingtalk_url.get_secret_value(),
         dingtalk_secret=settings.notify_dingtalk_secret.get_secret_value(),

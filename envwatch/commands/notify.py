@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "notify",
         help="relay Alertmanager webhooks to WeCom/DingTalk robots (ENVWATCH_NOTIFY_*)",
         description="POST /alertmanager?channel=wecom|dingtalk|json, GET /healthz; "
-        "listens on ENVWATCH_NOTIFY_HOST:ENVWATCH_NOTIFY_PORT.",
+        "listens on ENVWATCH_NOTIFY_HOST:ENVWATCH_NOTIFY_PORT (default 127.0.0.1:9095); every "
+        "request needs the bearer token ENVWATCH_NOTIFY_TOKEN (or ENVWATCH_NOTIFY_TOKEN_FILE).",
     )
     parser.set_defaults(func=handler)
 
@@ -23,9 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handler(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
-    from alerts.notify.server import build_app, config_from_settings
+    from alerts.notify.server import RelayConfigError, build_app, config_from_settings
 
-    config = config_from_settings(settings)
+    try:
+        config = config_from_settings(settings)
+    except RelayConfigError as e:
+        raise SystemExit(f"envwatch notify: {e}") from None
     if not (config.wecom_url or config.dingtalk_url or config.fallback_url):
         log.warning("no robot or fallback URL configured: every notification will get a 502")
     web.run_app(

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from alerts.notify.format import dingtalk_sign
 from envwatch.embedded import free_port
+from tests.support.monitoring import Alertmanager, Webhook
 from tests.support.services import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,14 +147,19 @@ def robot() -> Robot:
     return Robot()
 
 
+TOKEN = "relay-test-token-0123456789"
+
+
 @pytest.fixture
 def start_relay(tmp_path: Path) -> Iterator[Any]:
+    """Starts `envwatch notify` (a real process) with the bearer token TOKEN unless the test
+    gives its own ENVWATCH_NOTIFY_* settings; returns its URL once /healthz answers."""
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(**env: str) -> str:
         port = free_port()
         log = (tmp_path / f"relay-{port}.log").open("wb")
-        settings = {"ENVWATCH_NOTIFY_HOST": "127.0.0.1", "ENVWATCH_NOTIFY_PORT": str(port),
+        settings = {"ENVWATCH_NOTIFY_PORT": str(port), "ENVWATCH_NOTIFY_TOKEN": TOKEN,
                     "ENVWATCH_GRAFANA_URL": "http://grafana.example:3000"}  # fmt: skip
         process = subprocess.Popen(
             [sys.executable, "-m", "envwatch.cli", "notify"],
@@ -170,23 +176,31 @@ def start_relay(tmp_path: Path) -> Iterator[Any]:
         process.wait(10)
 
 
+def request(
+    url: str, body: dict[str, Any] | None = None, authorization: str | None = f"Bearer {TOKEN}"
+) -> tuple[int, Any]:
+    """A real HTTP request (POST with a JSON body, else GET): the status and the decoded body."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=30) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        text = e.read().decode()
+        return e.code, json.loads(text) if text.startswith("{") else {"text": text}
+
+
 def get_json(url: str) -> Any:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return json.load(response)
+        return request(url)[1]
     except OSError:
         return None
 
 
 def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    data = json.dumps(body).encode()
-    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as e:
-        text = e.read().decode()
-        return e.code, json.loads(text) if text.startswith("{") else {"text": text}
+    return request(url, body)
 
 
 def webhook(status: str = "firing") -> dict[str, Any]:
@@ -271,34 +285,84 @@ def test_relay_falls_back_to_json_when_the_robot_fails_and_502s_when_nothing_wor
     assert post(f"{bare}/alertmanager?channel=sms", webhook())[0] == 400
 
 
+def test_relay_answers_401_without_the_right_bearer_token(robot: Robot, start_relay) -> None:
+    relay = start_relay(ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom")
+    for authorization in (None, "Bearer wrong-token", f"Basic {TOKEN}", "Bearer ", TOKEN,
+                          f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}"):  # fmt: skip
+        for url, body in ((f"{relay}/alertmanager?channel=wecom", webhook()),
+                          (f"{relay}/healthz", None)):  # fmt: skip
+            status, answer = request(url, body, authorization)
+            assert status == 401, (authorization, url, status, answer)
+    assert robot.received == [], "a refused request must not page anyone"
+    delivered = request(f"{relay}/alertmanager?channel=wecom", webhook())
+    assert delivered == (200, {"delivered": "wecom"})
+    assert request(f"{relay}/healthz", authorization=f"bearer  {TOKEN}")[0] == 200
+
+
+def test_relay_reads_its_token_from_a_file_and_listens_on_loopback(
+    robot: Robot, start_relay, tmp_path: Path
+) -> None:
+    secret = tmp_path / "notify_token"
+    secret.write_text("token-from-a-file\n")
+    relay = start_relay(ENVWATCH_NOTIFY_TOKEN="", ENVWATCH_NOTIFY_TOKEN_FILE=str(secret),
+                        ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom")  # fmt: skip
+    assert request(f"{relay}/healthz")[0] == 401
+    assert request(f"{relay}/healthz", authorization="Bearer token-from-a-file")[0] == 200
+    port = int(relay.rsplit(":", 1)[1])
+    assert listening_addresses(port) == {"127.0.0.1"}
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a socket listening on ``port``, from the kernel's own table."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            found.add(".".join(str(b) for b in reversed(bytes.fromhex(address))))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "no bearer token: set ENVWATCH_NOTIFY_TOKEN or ENVWATCH_NOTIFY_TOKEN_FILE"),
+        ({"ENVWATCH_NOTIFY_TOKEN_FILE": "/nonexistent/notify_token"},
+         "cannot read ENVWATCH_NOTIFY_TOKEN_FILE /nonexistent/notify_token"),
+        ({"ENVWATCH_NOTIFY_TOKEN": "t", "ENVWATCH_NOTIFY_TOKEN_FILE": "/etc/hostname"},
+         "set ENVWATCH_NOTIFY_TOKEN or ENVWATCH_NOTIFY_TOKEN_FILE, not both"),
+    ],
+)  # fmt: skip
+def test_relay_refuses_to_start_without_a_token(env: dict[str, str], expected: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ENVWATCH_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "envwatch.cli", "notify"],
+        env=clean | {"ENVWATCH_NOTIFY_PORT": str(free_port())} | env,
+        capture_output=True, text=True, timeout=30, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()  # one line, no traceback
+    assert line.startswith(f"envwatch notify: {expected}"), line
+
+
 @needs
 def test_alertmanager_inhibits_the_warning_and_delivers_one_critical_message(
     robot: Robot, start_relay, tmp_path: Path
 ) -> None:
-    """The shipped routing and inhibition, with the relay's address and short waits."""
+    """The shipped routing and inhibition, posting to the real relay with its token (read from
+    the credentials file as in production), with the relay's address and short waits."""
     relay = start_relay(ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom",
                         ENVWATCH_NOTIFY_DINGTALK_URL=f"{robot.url}/dingtalk")  # fmt: skip
-    text = (ALERTS / "alertmanager.yml").read_text().replace("http://notify:9095", relay)
-    text = re.sub(r"group_wait: \S+", "group_wait: 1s", text)
-    config = tmp_path / "alertmanager.yml"
-    config.write_text(text)
-    port = free_port()
-    am = subprocess.Popen(
-        ["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={tmp_path}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=(tmp_path / "am.log").open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    am = Alertmanager(tmp_path, Webhook(), relay_url=relay, token=TOKEN).start()
     try:
-        api = f"http://127.0.0.1:{port}/api/v2"
-        wait_until(lambda: get_json(f"{api}/status"), 20, "Alertmanager's API")
+        api = f"http://127.0.0.1:{am.port}/api/v2"
         site = {"county": "yiwu", "site": "air-yiwu-03", "feed": "air", "parameter": "aqi"}
         heavy = webhook()["alerts"][0]
         light = {"labels": site | {"alertname": "AirAqiLight", "severity": "warning"},
                  "annotations": {"title_zh": "空气轻度污染"}}  # fmt: skip
         alerts = [{"labels": heavy["labels"], "annotations": heavy["annotations"]}, light]
-        request = urllib.request.Request(f"{api}/alerts", json.dumps(alerts).encode(),
-                                         {"Content-Type": "application/json"})  # fmt: skip
-        urllib.request.urlopen(request, timeout=5).close()
+        post_alerts(api, alerts)
         wait_until(lambda: len(robot.on("/wecom")) >= 1, 30, "the critical notification")
         time.sleep(3)  # room for a wrong second (warning) message to arrive
         titles = [b["markdown"]["content"].splitlines()[0] for b in robot.on("/wecom")]
@@ -306,5 +370,37 @@ def test_alertmanager_inhibits_the_warning_and_delivers_one_critical_message(
         (dingtalk,) = robot.on("/dingtalk")  # critical goes to both robots
         assert dingtalk["markdown"]["title"] == "【严重】金华 义乌市 空气重度污染"
     finally:
-        am.terminate()
-        am.wait(10)
+        am.stop()
+
+
+@needs
+def test_alertmanager_with_a_wrong_token_is_refused_and_pages_nobody(
+    robot: Robot, start_relay, tmp_path: Path
+) -> None:
+    relay = start_relay(ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom",
+                        ENVWATCH_NOTIFY_DINGTALK_URL=f"{robot.url}/dingtalk")  # fmt: skip
+    am = Alertmanager(tmp_path, Webhook(), relay_url=relay, token="not-the-token").start()
+    try:
+        heavy = {"labels": webhook()["alerts"][0]["labels"], "annotations": {"title_zh": "x"}}
+        post_alerts(f"http://127.0.0.1:{am.port}/api/v2", [heavy])
+        wait_until(lambda: failed_notifications(am.port) >= 2, 30, "Alertmanager's failed posts")
+        assert robot.received == []
+    finally:
+        am.stop()
+
+
+def post_alerts(api: str, alerts: list[dict[str, Any]]) -> None:
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(f"{api}/alerts", json.dumps(alerts).encode(), headers)
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def failed_notifications(port: int) -> float:
+    """Alertmanager's own count of webhook notifications that failed (here: the relay's 401)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith('alertmanager_notifications_failed_total{integration="webhook"')
+    )

@@ -1,13 +1,15 @@
 """Real Prometheus and Alertmanager for tests, on the project's own rules and routing.
 
 The shipped files are used as they are, with only what a test must change: the addresses
-(webhooks go to a receiver the test runs) and the waits (seconds instead of minutes).
+(webhooks go to a receiver the test runs), the relay's token file and the waits (seconds
+instead of minutes).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import subprocess
 import threading
 import urllib.request
@@ -21,6 +23,7 @@ from envwatch.embedded import free_port, stop_process
 from tests.support.services import wait_until
 
 ALERTS = Path(__file__).resolve().parents[2] / "alerts"
+TOKEN_FILE = "/run/secrets/notify_token"  # where alertmanager.yml reads the relay's token
 
 
 def get_json(url: str) -> Any:
@@ -29,15 +32,18 @@ def get_json(url: str) -> Any:
 
 
 class Webhook:
-    """Records every notification Alertmanager posts, with the query of its URL."""
+    """Records every notification Alertmanager posts, with the query of its URL and the
+    Authorization header it came with."""
 
     def __init__(self) -> None:
         self.received: list[tuple[dict[str, list[str]], dict[str, Any]]] = []
-        received = self.received
+        self.authorizations: list[str] = []
+        received, authorizations = self.received, self.authorizations
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                authorizations.append(self.headers.get("Authorization", ""))
                 received.append((parse_qs(urlparse(self.path).query), json.loads(body)))
                 self.send_response(200)
                 self.end_headers()
@@ -64,14 +70,23 @@ class Webhook:
 
 @dataclass
 class Alertmanager:
+    """The shipped routing, its relay webhooks sent to ``relay_url`` (the real relay) or to the
+    ``webhook`` stand-in, with the relay's bearer token ``token`` in a file of the test's own."""
+
     workdir: Path
     webhook: Webhook
+    relay_url: str = ""
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Alertmanager:
+        token_file = self.workdir / "notify_token"
+        token_file.write_text(self.token + "\n", encoding="utf-8")
         text = (ALERTS / "alertmanager.yml").read_text(encoding="utf-8")
-        text = text.replace("http://notify:9095/alertmanager", f"{self.webhook.url}/am")
+        relay = f"{self.relay_url}/alertmanager" if self.relay_url else f"{self.webhook.url}/am"
+        text = text.replace("http://notify:9095/alertmanager", relay)
+        text = text.replace(TOKEN_FILE, str(token_file))
         text = re.sub(r"url: http://deadman\S+", f"url: {self.webhook.url}/deadman", text)
         text = re.sub(r"group_wait: \S+", "group_wait: 1s", text)
         text = re.sub(r"group_interval: \S+", "group_interval: 2s", text)
