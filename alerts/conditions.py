@@ -13,6 +13,9 @@ from typing import Literal, NamedTuple
 from alerts.lifecycle import Observation
 
 Severity = Literal["info", "warning", "critical"]
+# How a condition's value stands to its limit when it breaches: above it, below it (the plan
+# targets), or not comparable (a flat line's limit is a count of readings, not a value).
+Breach = Literal["above", "below"] | None
 
 # Hysteresis: an alert entered above a threshold leaves only below this share of it.
 AQI_CLEAR = 0.9
@@ -25,20 +28,34 @@ SPIKE_FACTOR = 4.0
 SPIKE_FLOOR = {"pm25": 150.0, "pm10": 250.0, "so2": 200.0, "no2": 150.0, "o3": 200.0, "co": 5.0}
 
 
-SEVERITY: dict[str, Severity] = {
-    "air_aqi_light": "warning",
-    "air_aqi_heavy": "critical",
-    "air_pm25_24h": "warning",
-    "water_above_target": "warning",
-    "water_class_v": "critical",
-    "water_drinking_source": "critical",
-    "energy_unit_intensity": "warning",
-    "dq_flatline": "warning",
-    "dq_spike": "warning",
-    "dq_out_of_range": "info",
-    "target_bad_day_budget": "warning",
-    "target_class3_share": "warning",
+class Condition(NamedTuple):
+    severity: Severity
+    breach: Breach = "above"
+    clear_share: float = 1.0  # below 1: the alert leaves only at this share of its limit
+
+
+# Every condition the worker judges: what the alert lifecycle, the exports and the
+# notification texts (alerts/notify) know of it.
+CONDITIONS: dict[str, Condition] = {
+    "air_aqi_light": Condition("warning", clear_share=AQI_CLEAR),
+    "air_aqi_heavy": Condition("critical", clear_share=AQI_CLEAR),
+    "air_pm25_24h": Condition("warning", clear_share=PM25_CLEAR),
+    "water_above_target": Condition("warning"),
+    "water_class_v": Condition("critical"),
+    "water_drinking_source": Condition("critical"),
+    "energy_unit_intensity": Condition("warning"),
+    "dq_flatline": Condition("warning", breach=None),
+    "dq_spike": Condition("warning"),
+    "dq_out_of_range": Condition("info"),
+    "target_bad_day_budget": Condition("warning", breach="below"),
+    "target_class3_share": Condition("warning", breach="below"),
 }
+SEVERITY: dict[str, Severity] = {name: c.severity for name, c in CONDITIONS.items()}
+
+
+def clear_at(condition: str, limit: float) -> float:
+    """The value at or below which a condition breaching above ``limit`` clears."""
+    return limit * CONDITIONS[condition].clear_share
 
 
 class Check(NamedTuple):
@@ -55,27 +72,20 @@ class Check(NamedTuple):
 
 
 def above(
-    condition: str,
-    parameter: str,
-    value: float,
-    limit: float,
-    clear_at: float,
-    sustain: bool = True,
+    condition: str, parameter: str, value: float, limit: float, sustain: bool = True
 ) -> Check:
-    """Breach strictly above ``limit``; clear at or below ``clear_at``."""
-    obs = Observation(breach=value > limit, clear=value <= clear_at, value=value, limit=limit)
-    return Check(condition, parameter, obs, sustain)
+    """Breach strictly above ``limit``; clear at or below the condition's clear threshold."""
+    clear = value <= clear_at(condition, limit)
+    return Check(condition, parameter, Observation(value > limit, clear, value, limit), sustain)
 
 
 def air_checks(aqi: int | None, pm25_24h: float | None, pm25_limit: float) -> list[Check]:
     checks = []
     if aqi is not None:
-        checks.append(above("air_aqi_light", "aqi", aqi, 100, 100 * AQI_CLEAR))
-        checks.append(above("air_aqi_heavy", "aqi", aqi, 200, 200 * AQI_CLEAR))
+        checks.append(above("air_aqi_light", "aqi", aqi, 100))
+        checks.append(above("air_aqi_heavy", "aqi", aqi, 200))
     if pm25_24h is not None:
-        checks.append(
-            above("air_pm25_24h", "pm25_24h", pm25_24h, pm25_limit, pm25_limit * PM25_CLEAR)
-        )
+        checks.append(above("air_pm25_24h", "pm25_24h", pm25_24h, pm25_limit))
     return checks
 
 
@@ -84,26 +94,12 @@ def water_checks(
 ) -> list[Check]:
     """Classes are 1-6 (6 is worse than V); a sample is judged alone, without a sustain time."""
     checks = [
-        above(
-            "water_above_target",
-            controlling,
-            water_class,
-            target_class,
-            target_class,
-            sustain=False,
-        ),
-        above("water_class_v", controlling, water_class, 4, 4, sustain=False),
+        above("water_above_target", controlling, water_class, target_class, sustain=False),
+        above("water_class_v", controlling, water_class, 4, sustain=False),
     ]
     if drinking_source:
         checks.append(
-            above(
-                "water_drinking_source",
-                controlling,
-                water_class,
-                target_class,
-                target_class,
-                sustain=False,
-            )
+            above("water_drinking_source", controlling, water_class, target_class, sustain=False)
         )
     return checks
 
@@ -111,7 +107,7 @@ def water_checks(
 def energy_checks(intensity: float | None, quota: float) -> list[Check]:
     if intensity is None:
         return []
-    return [above("energy_unit_intensity", "intensity", intensity, quota, quota, sustain=False)]
+    return [above("energy_unit_intensity", "intensity", intensity, quota, sustain=False)]
 
 
 def _median(values: Sequence[float]) -> float:

@@ -71,7 +71,12 @@ class Settings(BaseSettings):
     notify_dingtalk_secret: SecretStr = SecretStr("")
     notify_fallback_url: str = ""
 
-    # Grafana: links in alerts, and `envwatch dashboards push`
+    # Links in notifications: the addresses a phone opens, outside the stack's own network
+    # (the public Grafana behind the bureau's proxy; the published copy of docs/oncall.md).
+    public_grafana_url: str = ""
+    runbook_url: str = ""
+
+    # Grafana's API, for `envwatch dashboards push`
     grafana_url: str = "http://localhost:3000"
     grafana_token: SecretStr = SecretStr("")
 

@@ -49,7 +49,7 @@ class RelayConfig:
     dingtalk_url: str = ""
     dingtalk_secret: str = ""
     fallback_url: str = ""
-    grafana_url: str = ""
+    links: fmt.Links = field(default_factory=fmt.Links)
     names: fmt.Names = field(default_factory=fmt.Names)
     attempts: int = 3
     backoff_s: float = 1.0  # doubled after each failed attempt
@@ -139,7 +139,7 @@ async def handle_alertmanager(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="not an Alertmanager webhook payload (no alerts list)")
     config, session = request.app[CONFIG], request.app[SESSION]
     now = datetime.now(UTC)
-    args = (payload, config.names, config.grafana_url, now)
+    args = (payload, config.names, config.links, now)
     title = fmt.title(payload, config.names)
     if channel != "json":
         if config.robot_url(channel):
@@ -239,6 +239,6 @@ def config_from_settings(settings: Any) -> RelayConfig:
         dingtalk_url=settings.notify_dingtalk_url.get_secret_value(),
         dingtalk_secret=settings.notify_dingtalk_secret.get_secret_value(),
         fallback_url=settings.notify_fallback_url,
-        grafana_url=settings.grafana_url,
+        links=fmt.Links(grafana=settings.public_grafana_url, runbook=settings.runbook_url),
         names=names,
     )

@@ -32,6 +32,10 @@ def handler(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit(f"envwatch notify: {e}") from None
     if not (config.wecom_url or config.dingtalk_url or config.fallback_url):
         log.warning("no robot or fallback URL configured: every notification will get a 502")
+    if not config.links.grafana:
+        log.warning("no ENVWATCH_PUBLIC_GRAFANA_URL: messages will have no dashboard link")
+    if not config.links.runbook:
+        log.warning("no ENVWATCH_RUNBOOK_URL: messages will have no runbook link")
     web.run_app(
         build_app(config),
         host=settings.notify_host,

@@ -4,14 +4,12 @@ delivering to a stand-in robot endpoint, through a real Alertmanager with its in
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,11 +18,11 @@ from typing import Any
 
 import pytest
 import yaml
-from aiohttp import web
 
 from alerts.notify.format import dingtalk_sign
 from envwatch.embedded import free_port
 from tests.support.monitoring import Alertmanager, Webhook
+from tests.support.relay import TOKEN, Robot, request
 from tests.support.services import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +76,7 @@ def test_every_rule_has_severity_county_and_a_runbook_anchor_that_exists() -> No
         assert labels.get("severity") in ("critical", "warning", "info", "none"), name
         # county comes from the worker's series, or is "all" for pipeline and city-wide rules
         assert labels.get("county") == "all" or "envwatch_" in rule["expr"], name
-        assert notes["runbook_url"].split("#")[1] in anchors, name
+        assert notes["runbook"] in anchors, name  # the relay adds the runbook's address
         if name != "Watchdog":
             assert {"summary_zh", "summary", "description", "dashboard_path"} <= notes.keys(), name
 
@@ -107,96 +105,8 @@ def test_routes_by_severity_and_county(labels: str, receiver: str) -> None:
     assert done.stdout.strip() == receiver, done.stdout + done.stderr
 
 
-class Robot:
-    """A stand-in for the WeCom / DingTalk robot endpoints and the fallback collector."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.received: list[tuple[str, dict[str, str], dict[str, Any]]] = []
-        self.loop = asyncio.new_event_loop()
-        started = threading.Event()
-        threading.Thread(target=self._serve, args=(started,), daemon=True).start()
-        started.wait(10)
-
-    def _serve(self, started: threading.Event) -> None:
-        async def record(request: web.Request) -> web.Response:
-            self.received.append((request.path, dict(request.query), await request.json()))
-            if request.path == "/broken":
-                return web.Response(status=500, text="robot unavailable")
-            return web.json_response({"errcode": 0, "errmsg": "ok"})
-
-        async def start() -> None:
-            app = web.Application()
-            app.router.add_post("/{name}", record)
-            runner = web.AppRunner(app)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", self.port).start()
-            started.set()
-
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(start())
-        self.loop.run_forever()
-
-    def on(self, path: str) -> list[dict[str, Any]]:
-        return [body for p, _, body in self.received if p == path]
-
-
-@pytest.fixture
-def robot() -> Robot:
-    return Robot()
-
-
-TOKEN = "relay-test-token-0123456789"
-
-
-@pytest.fixture
-def start_relay(tmp_path: Path) -> Iterator[Any]:
-    """Starts `envwatch notify` (a real process) with the bearer token TOKEN unless the test
-    gives its own ENVWATCH_NOTIFY_* settings; returns its URL once /healthz answers."""
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(**env: str) -> str:
-        port = free_port()
-        log = (tmp_path / f"relay-{port}.log").open("wb")
-        settings = {"ENVWATCH_NOTIFY_PORT": str(port), "ENVWATCH_NOTIFY_TOKEN": TOKEN,
-                    "ENVWATCH_GRAFANA_URL": "http://grafana.example:3000"}  # fmt: skip
-        process = subprocess.Popen(
-            [sys.executable, "-m", "envwatch.cli", "notify"],
-            env=os.environ | settings | env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-        )  # fmt: skip
-        processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: get_json(f"{url}/healthz"), 20, "the relay's /healthz")
-        return url
-
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(10)
-
-
-def request(
-    url: str, body: dict[str, Any] | None = None, authorization: str | None = f"Bearer {TOKEN}"
-) -> tuple[int, Any]:
-    """A real HTTP request (POST with a JSON body, else GET): the status and the decoded body."""
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if authorization is not None:
-        headers["Authorization"] = authorization
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=30) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as e:
-        text = e.read().decode()
-        return e.code, json.loads(text) if text.startswith("{") else {"text": text}
-
-
 def get_json(url: str) -> Any:
-    try:
-        return request(url)[1]
-    except OSError:
-        return None
+    return request(url)[1]
 
 
 def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -211,10 +121,10 @@ def webhook(status: str = "firing") -> dict[str, Any]:
     annotations = {
         "title_zh": "空气重度污染", "value": "236", "limit": "200", "unit": "",
         "since_timestamp": "1.795824e+09",
-        "summary_zh": "air-yiwu-03（yiwu）小时 AQI 236，超过 200，已达重度污染",
-        "summary": "Hourly AQI 236 at air-yiwu-03 (yiwu), above 200 (heavy pollution)",
+        "summary_zh": "air-yiwu-03（yiwu）小时 AQI 超过 200（重度污染）时触发的告警",
+        "summary": "Heavy pollution alert at air-yiwu-03 (yiwu): raised when the AQI exceeds 200",
         "dashboard_path": "/d/envwatch-air-station/air-station?var-station=air-yiwu-03",
-        "runbook_url": "docs/oncall.md#airaqiheavy",
+        "runbook": "airaqiheavy",
     }  # fmt: skip
     return {
         "version": "4", "groupKey": '{}/{severity="critical"}:{alertname="AirAqiHeavy"}',
@@ -243,12 +153,14 @@ def test_relay_delivers_a_chinese_wecom_message_and_the_resolved_one(robot: Robo
     text = firing["markdown"]["content"]
     assert text.startswith("### 【严重】金华 义乌市 空气重度污染\n")
     for line in ("站点：义乌江东（air-yiwu-03）", "区县：义乌市", "参数：AQI",
-                 "当前值：236，限值：200", "开始：2026-11-28 08:00（已持续",
-                 "[查看看板](http://grafana.example:3000/d/envwatch-air-station/air-station"
-                 "?var-station=air-yiwu-03)"):  # fmt: skip
+                 "当前值：236，超过限值 200", "开始：2026-11-28 08:00（已持续",
+                 "[查看看板](https://grafana.example.gov.cn/d/envwatch-air-station/air-station"
+                 "?var-station=air-yiwu-03)",
+                 "[处置手册](https://wiki.example.gov.cn/oncall#airaqiheavy)"):  # fmt: skip
         assert f"> {line}" in text
     assert resolved["markdown"]["content"].startswith("### 【已恢复】金华 义乌市 空气重度污染\n")
     assert "> 恢复：2026-11-28 11:00" in resolved["markdown"]["content"]
+    assert "> 恢复前最后数值：236（限值 200）" in resolved["markdown"]["content"]
 
 
 def test_relay_signs_dingtalk_requests(robot: Robot, start_relay) -> None:

@@ -77,6 +77,7 @@ class Alertmanager:
     webhook: Webhook
     relay_url: str = ""
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    repeat_interval: str = ""  # every route's, when a test needs reminders within seconds
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -90,6 +91,8 @@ class Alertmanager:
         text = re.sub(r"url: http://deadman\S+", f"url: {self.webhook.url}/deadman", text)
         text = re.sub(r"group_wait: \S+", "group_wait: 1s", text)
         text = re.sub(r"group_interval: \S+", "group_interval: 2s", text)
+        if self.repeat_interval:
+            text = re.sub(r"repeat_interval: \S+", f"repeat_interval: {self.repeat_interval}", text)
         config = self.workdir / "alertmanager.yml"
         config.write_text(text, encoding="utf-8")
         self.process = subprocess.Popen(
@@ -120,9 +123,11 @@ class Alertmanager:
 class Prometheus:
     """Scrapes the workers every second and evaluates the shipped rules every second.
 
-    ``targets`` (worker metrics ports; default the one ``worker_port``), ``rule_for`` (shorter
-    ``for:`` of named rules), ``rule_text`` (other replacements in the rule copies) and ``flags``
-    (extra command-line flags) are for tests that need them; the shipped files stay as they are.
+    ``keep_firing_for`` is how long a rule holds an alert whose series went (the rules'
+    ``keep_firing_for:`` and ``last_over_time(...[3m])`` tails). ``targets`` (worker metrics
+    ports; default the one ``worker_port``), ``rule_for`` (shorter ``for:`` of named rules),
+    ``rule_text`` (other replacements in the rule copies) and ``flags`` (extra command-line
+    flags) are for tests that need them; the shipped files stay as they are.
     """
 
     workdir: Path
@@ -182,6 +187,7 @@ class Prometheus:
 
     def _rules(self, text: str) -> str:
         text = re.sub(r"keep_firing_for: \S+", f"keep_firing_for: {self.keep_firing_for}", text)
+        text = text.replace("[3m]", f"[{self.keep_firing_for}]")  # only the tails hold 3m
         for alert, duration in self.rule_for.items():
             text = re.sub(
                 rf"(- alert: {alert}\n(?:(?!\s+- alert:).*\n)*?\s+for: )\S+",
