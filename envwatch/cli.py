@@ -19,6 +19,7 @@ COMMANDS = (
     "push",
     "checks",
     "notify",
+    "ack",
     "dashboards",
 )
 

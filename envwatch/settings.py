@@ -70,6 +70,28 @@ class Settings(BaseSettings):
     notify_dingtalk_url: SecretStr = SecretStr("")
     notify_dingtalk_secret: SecretStr = SecretStr("")
     notify_fallback_url: str = ""
+    # Further WeCom group robots by channel name (`?channel=NAME`), e.g. the escalation
+    # receivers' of alerts/alertmanager.yml: {"supervisor": "https://qyapi...", "director": ...}
+    notify_robots: dict[str, SecretStr] = Field(default_factory=dict)
+
+    # Acknowledgement (docs/oncall.md): on when the database is configured. Tokens are signed
+    # with notify_ack_secret, or a key derived from the bearer token when it is empty.
+    notify_public_url: str = ""  # the relay behind the bureau's HTTPS proxy: acknowledge links
+    notify_ack_secret: SecretStr = SecretStr("")
+    notify_ack_ttl_s: float = Field(default=86400.0, gt=0)  # a link works this long
+    # The silence of an acknowledged alert is ended by the relay when the alert resolves; this
+    # is its end should the relay never see that.
+    notify_ack_silence_max_s: float = Field(default=7 * 86400.0, gt=0)
+    notify_ack_poll_s: float = Field(default=15.0, gt=0)  # asking Alertmanager what still fires
+    notify_ack_user_header: str = ""  # a header the proxy sets to the signed-in user's name
+    notify_dingtalk_app_secret: SecretStr = SecretStr("")  # the chat command's signatures
+    # Escalation of unacknowledged alerts: the waits before each level (the duty supervisor,
+    # then the director), per severity or "severity/county"; Prometheus compares alert ages
+    # with them (alerts/rules/escalation.yml) and Alertmanager routes by level.
+    notify_escalation_after_s: dict[str, list[float]] = Field(
+        default_factory=lambda: {"critical": [1800.0, 1800.0]}
+    )
+    alertmanager_url: str = "http://127.0.0.1:9093"
 
     # Links in notifications: the addresses a phone opens, outside the stack's own network
     # (the public Grafana behind the bureau's proxy; the published copy of docs/oncall.md).

@@ -70,9 +70,13 @@ class Links:
 
     grafana: str = ""  # e.g. https://grafana.example.gov.cn
     runbook: str = ""  # the page of docs/oncall.md as published, e.g. https://wiki.example/oncall
+    relay: str = ""  # the relay behind the bureau's HTTPS proxy, for acknowledge links
 
     def dashboard(self, path: str) -> str:
         return f"{self.grafana.rstrip('/')}{path}" if self.grafana and path else ""
+
+    def acknowledge(self, token: str) -> str:
+        return f"{self.relay.rstrip('/')}/ack/{token}" if self.relay and token else ""
 
     def runbook_at(self, anchor: str) -> str:
         return f"{urldefrag(self.runbook).url}#{anchor}" if self.runbook and anchor else ""
@@ -149,6 +153,16 @@ def value_line(labels: Mapping[str, str], notes: Mapping[str, str], resolved: bo
     return f"当前值：{shown}" + (f"，限值：{limit}" if raw_limit else "")
 
 
+def escalation_line(notes: Mapping[str, str], resolved: bool) -> str:
+    """An escalated alert's: to whom it climbed, or why the escalation ended."""
+    if not resolved:
+        level, to = notes["escalation_level"], notes.get("escalated_to", "")
+        return f"升级：无人确认，已升级至 {to}（第 {level} 级）"
+    if notes.get("acknowledged_by"):
+        return f"升级结束：已由 {notes['acknowledged_by']} 确认"
+    return "升级结束：告警已恢复"
+
+
 def _time(text: str) -> datetime | None:
     if not text or text.startswith("0001-"):  # Alertmanager's zero time: not ended
         return None
@@ -167,14 +181,15 @@ def _clock(moment: datetime) -> str:
     return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
-def title(payload: Mapping[str, Any], names: Names) -> str:
-    """``【严重】金华 义乌市 空气重度污染``, or ``【已恢复】...`` when the incident is over."""
+def title(payload: Mapping[str, Any], names: Names, tag: str | None = None) -> str:
+    """``【严重】金华 义乌市 空气重度污染``, ``【已恢复】...`` when the incident is over, or the
+    relay's own ``tag`` (``已确认``, ``升级``)."""
     alerts = payload.get("alerts") or [{}]
     labels = {**alerts[0].get("labels", {}), **payload.get("commonLabels", {})}
     annotations = {**alerts[0].get("annotations", {}), **payload.get("commonAnnotations", {})}
-    if payload.get("status") == "resolved":
+    if tag is None and payload.get("status") == "resolved":
         tag = "已恢复"
-    else:
+    elif tag is None:
         tag = SEVERITY_ZH.get(labels.get("severity", ""), labels.get("severity", "告警"))
     what = annotations.get("title_zh") or labels.get("alertname", "告警")
     return f"【{tag}】{names.city} {names.county(labels.get('county', ''))} {what}"
@@ -184,6 +199,9 @@ def alert_lines(alert: Mapping[str, Any], names: Names, links: Links, now: datet
     """The facts of one alert, one per line, each one a person on call acts on."""
     labels, notes = alert.get("labels", {}), alert.get("annotations", {})
     resolved = alert.get("status") == "resolved"
+    escalation = notes.get("escalation_level", "")
+    # An escalation ends when its alert is acknowledged (and fires on) or when it resolves.
+    over = resolved and not (escalation and notes.get("acknowledged_by"))
     lines = []
     site, county = labels.get("site", ""), labels.get("county", "")
     if site and site not in ("city", county):
@@ -192,17 +210,27 @@ def alert_lines(alert: Mapping[str, Any], names: Names, links: Links, now: datet
     if labels.get("parameter"):
         parameter = labels["parameter"]
         lines.append(f"参数：{PARAMETER_ZH.get(parameter, parameter)}")
-    if text := value_line(labels, notes, resolved):
+    if escalation:
+        lines.append(escalation_line(notes, resolved))
+    if not (escalation and resolved) and (text := value_line(labels, notes, resolved)):
         lines.append(text)
     since = _since(alert)
-    ended = _time(alert.get("endsAt", "")) if resolved else None
+    ended = _time(alert.get("endsAt", "")) if over else None
     if since:
         span = duration_zh(((ended or now) - since).total_seconds())
-        lines.append(f"开始：{_clock(since)}（{'共' if resolved else '已'}持续 {span}）")
+        lines.append(f"开始：{_clock(since)}（{'共' if over else '已'}持续 {span}）")
     if ended:
         lines.append(f"恢复：{_clock(ended)}")
+    if notes.get("acknowledged_by"):
+        at = _float(notes.get("acknowledged_at", ""))
+        when = f"（{_clock(datetime.fromtimestamp(at, UTC))}）" if at is not None else ""
+        lines.append(f"确认人：{notes['acknowledged_by']}{when}")
     if notes.get("summary_zh") and not resolved:  # a summary tells of the firing state
         lines.append(f"说明：{notes['summary_zh']}")
+    token = notes.get("ack_token", "")
+    if token and not resolved:
+        link = links.acknowledge(token)
+        lines.append(f"[确认收到]({link})　确认码 {token}" if link else f"确认码：{token}")
     if dashboard := links.dashboard(notes.get("dashboard_path", "")):
         lines.append(f"[查看看板]({dashboard})")
     if runbook := links.runbook_at(notes.get("runbook", "")):
@@ -211,10 +239,15 @@ def alert_lines(alert: Mapping[str, Any], names: Names, links: Links, now: datet
 
 
 def markdown(
-    payload: Mapping[str, Any], names: Names, links: Links, now: datetime, max_bytes: int
+    payload: Mapping[str, Any],
+    names: Names,
+    links: Links,
+    now: datetime,
+    max_bytes: int,
+    tag: str | None = None,
 ) -> tuple[str, str]:
     """(title, markdown text) of one notification, cut to ``max_bytes`` of UTF-8."""
-    head = title(payload, names)
+    head = title(payload, names, tag)
     alerts = list(payload.get("alerts") or [])
     firing = [a for a in alerts if a.get("status") != "resolved"]
     resolved = [a for a in alerts if a.get("status") == "resolved"]
@@ -231,21 +264,27 @@ def markdown(
     return head, text.encode()[:max_bytes].decode(errors="ignore")
 
 
-def wecom_message(payload: Mapping[str, Any], names: Names, links: Links, now: datetime) -> dict:
+def wecom_message(
+    payload: Mapping[str, Any], names: Names, links: Links, now: datetime, tag: str | None = None
+) -> dict:
     """A WeCom group robot message (msgtype markdown)."""
-    _, text = markdown(payload, names, links, now, WECOM_MAX_BYTES)
+    _, text = markdown(payload, names, links, now, WECOM_MAX_BYTES, tag)
     return {"msgtype": "markdown", "markdown": {"content": text}}
 
 
-def dingtalk_message(payload: Mapping[str, Any], names: Names, links: Links, now: datetime) -> dict:
+def dingtalk_message(
+    payload: Mapping[str, Any], names: Names, links: Links, now: datetime, tag: str | None = None
+) -> dict:
     """A DingTalk custom robot message (msgtype markdown; the title shows in the chat list)."""
-    head, text = markdown(payload, names, links, now, DINGTALK_MAX_BYTES)
+    head, text = markdown(payload, names, links, now, DINGTALK_MAX_BYTES, tag)
     return {"msgtype": "markdown", "markdown": {"title": head, "text": text}}
 
 
-def json_message(payload: Mapping[str, Any], names: Names, links: Links, now: datetime) -> dict:
+def json_message(
+    payload: Mapping[str, Any], names: Names, links: Links, now: datetime, tag: str | None = None
+) -> dict:
     """The fallback: the Chinese title and text for people, the original payload for programs."""
-    head, text = markdown(payload, names, links, now, DINGTALK_MAX_BYTES)
+    head, text = markdown(payload, names, links, now, DINGTALK_MAX_BYTES, tag)
     return {"title": head, "text": text, "alertmanager": dict(payload)}
 
 

@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handler(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
-    from alerts.notify.server import RelayConfigError, build_app, config_from_settings
+    from alerts.notify.config import RelayConfigError, config_from_settings
+    from alerts.notify.server import build_app
+    from streams.acknowledgements import HistoryStore
 
     try:
         config = config_from_settings(settings)
@@ -36,8 +38,16 @@ def handler(args: argparse.Namespace, settings: Settings) -> int:
         log.warning("no ENVWATCH_PUBLIC_GRAFANA_URL: messages will have no dashboard link")
     if not config.links.runbook:
         log.warning("no ENVWATCH_RUNBOOK_URL: messages will have no runbook link")
+    store = None
+    if config.acks is None:
+        log.warning("acknowledgement off: set ENVWATCH_DATABASE_URL to record who acknowledged")
+    else:
+        store = HistoryStore(settings.database_url.get_secret_value())
+        if not config.links.relay:
+            log.warning("no ENVWATCH_NOTIFY_PUBLIC_URL: messages give the acknowledge code, "
+                        "no link")  # fmt: skip
     web.run_app(
-        build_app(config),
+        build_app(config, store),
         host=settings.notify_host,
         port=settings.notify_port,
         print=lambda text: log.info("%s", text.strip()),

@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from schemas.reference import DEFAULT_DIR
-from tests.support.monitoring import Alertmanager, Prometheus, Webhook
+from tests.support.monitoring import CRITICAL_REMINDERS, Alertmanager, Prometheus, Webhook
 from tests.support.relay import TOKEN, Robot
 from tests.support.services import producer, wait_until
 
@@ -154,7 +154,7 @@ def test_one_incident_s_messages_say_the_truth_in_every_state(
     start_worker(settings)
     relay = start_relay(ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom",
                         ENVWATCH_NOTIFY_DINGTALK_URL=f"{robot.url}/dingtalk")  # fmt: skip
-    am = Alertmanager(tmp_path, Webhook(), relay_url=relay, token=TOKEN, repeat_interval="4s")
+    am = Alertmanager(tmp_path, Webhook(), relay_url=relay, token=TOKEN, text=[CRITICAL_REMINDERS])
     am.start()
     # Prometheus re-sends a firing alert's annotations every second, not every minute.
     prom = Prometheus(tmp_path, settings.metrics_port, am.port,

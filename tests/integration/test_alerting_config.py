@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from alerts.notify.escalation import ESCALATED, LEVELS
 from alerts.notify.format import dingtalk_sign
 from envwatch.embedded import free_port
 from tests.support.monitoring import Alertmanager, Webhook
@@ -73,12 +74,34 @@ def test_every_rule_has_severity_county_and_a_runbook_anchor_that_exists() -> No
                for h in headings if h.startswith("#")}  # fmt: skip
     for rule in rules():
         name, labels, notes = rule["alert"], rule.get("labels", {}), rule["annotations"]
-        assert labels.get("severity") in ("critical", "warning", "info", "none"), name
+        # an escalation's severity is that of the alert it escalates (ALERTS_FOR_STATE's)
+        severity = labels.get("severity") or (
+            "escalated" if "ALERTS_FOR_STATE" in rule["expr"] else ""
+        )
+        assert severity in ("critical", "warning", "info", "none", "escalated"), name
         # county comes from the worker's series, or is "all" for pipeline and city-wide rules
         assert labels.get("county") == "all" or "envwatch_" in rule["expr"], name
         assert notes["runbook"] in anchors, name  # the relay adds the runbook's address
         if name != "Watchdog":
             assert {"summary_zh", "summary", "description", "dashboard_path"} <= notes.keys(), name
+
+
+def test_the_escalation_rules_and_routes_cover_every_level_the_relay_allows() -> None:
+    """The relay exports waits for levels 1..LEVELS; a rule must read each, a route take it."""
+    escalations = [r for r in rules() if r["alert"] == ESCALATED]
+    assert sorted(r["labels"]["level"] for r in escalations) == [
+        str(n) for n in range(1, LEVELS + 1)
+    ]
+    for rule in escalations:
+        assert (
+            f'envwatch_escalation_after_seconds{{level="{rule["labels"]["level"]}"}}'
+            in rule["expr"]
+        )
+    route = yaml.safe_load((ALERTS / "alertmanager.yml").read_text())["route"]["routes"][1]
+    assert route["matchers"] == [f'alertname="{ESCALATED}"']
+    assert [r["matchers"] for r in route["routes"]] == [
+        [f'level="{n}"'] for n in range(2, LEVELS + 1)
+    ]
 
 
 @needs
@@ -97,8 +120,15 @@ def test_amtool_checks_the_alertmanager_config() -> None:
         ("alertname=AirAqiHeavy severity=critical county=yiwu site=air-yiwu-01", "oncall-critical"),
         ("alertname=AirAqiLight severity=warning county=yiwu site=air-yiwu-01", "oncall-warning"),
         ("alertname=DataOutOfRange severity=info county=yiwu site=air-yiwu-01", "archive"),
+        # An escalation keeps the labels of the alert it escalates; it goes by level, first.
+        ("alertname=AlertEscalated escalated=AirAqiHeavy level=1 severity=critical county=yiwu "
+         "site=air-yiwu-01", "duty-supervisor"),
+        ("alertname=AlertEscalated escalated=AirAqiHeavy level=2 severity=critical county=yiwu "
+         "site=air-yiwu-01", "duty-director"),
+        ("alertname=AlertEscalated escalated=WorkerDown level=1 severity=critical county=all "
+         "component=pipeline", "duty-supervisor"),
     ],
-)
+)  # fmt: skip
 def test_routes_by_severity_and_county(labels: str, receiver: str) -> None:
     done = run("amtool", "config", "routes", "test", f"--config.file={ALERTS / 'alertmanager.yml'}",
                *labels.split())  # fmt: skip
@@ -144,7 +174,7 @@ def webhook(status: str = "firing") -> dict[str, Any]:
 def test_relay_delivers_a_chinese_wecom_message_and_the_resolved_one(robot: Robot, start_relay):
     relay = start_relay(ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom?key=K")
     assert get_json(f"{relay}/healthz")["configured"] == {
-        "wecom": True, "dingtalk": False, "fallback": False}  # fmt: skip
+        "wecom": True, "dingtalk": False, "fallback": False, "acknowledgement": False}  # fmt: skip
     assert post(f"{relay}/alertmanager?channel=wecom", webhook()) == (200, {"delivered": "wecom"})
     assert post(f"{relay}/alertmanager?channel=wecom", webhook("resolved"))[0] == 200
     firing, resolved = robot.on("/wecom")
@@ -194,7 +224,9 @@ def test_relay_falls_back_to_json_when_the_robot_fails_and_502s_when_nothing_wor
     bare = start_relay()
     status, body = post(f"{bare}/alertmanager?channel=wecom", webhook())
     assert status == 502 and body["delivered"] is None
-    assert post(f"{bare}/alertmanager?channel=sms", webhook())[0] == 400
+    # A robot the relay does not know goes to the fallback (none here: 502, Alertmanager retries).
+    assert post(f"{bare}/alertmanager?channel=supervisor", webhook())[0] == 502
+    assert post(f"{bare}/alertmanager?channel=../etc", webhook())[0] == 400
 
 
 def test_relay_answers_401_without_the_right_bearer_token(robot: Robot, start_relay) -> None:

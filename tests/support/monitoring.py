@@ -24,6 +24,8 @@ from tests.support.services import wait_until
 
 ALERTS = Path(__file__).resolve().parents[2] / "alerts"
 TOKEN_FILE = "/run/secrets/notify_token"  # where alertmanager.yml reads the relay's token
+# The critical route's reminders every 4 s instead of every 2 h (Alertmanager(text=...)).
+CRITICAL_REMINDERS = ("repeat_interval: 2h", "repeat_interval: 4s")
 
 
 def get_json(url: str) -> Any:
@@ -71,13 +73,14 @@ class Webhook:
 @dataclass
 class Alertmanager:
     """The shipped routing, its relay webhooks sent to ``relay_url`` (the real relay) or to the
-    ``webhook`` stand-in, with the relay's bearer token ``token`` in a file of the test's own."""
+    ``webhook`` stand-in, with the relay's bearer token ``token`` in a file of the test's own;
+    ``text`` changes more where a test needs it (``CRITICAL_REMINDERS``)."""
 
     workdir: Path
     webhook: Webhook
     relay_url: str = ""
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    repeat_interval: str = ""  # every route's, when a test needs reminders within seconds
+    text: list[tuple[str, str]] = field(default_factory=list)  # other replacements, in order
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -91,8 +94,8 @@ class Alertmanager:
         text = re.sub(r"url: http://deadman\S+", f"url: {self.webhook.url}/deadman", text)
         text = re.sub(r"group_wait: \S+", "group_wait: 1s", text)
         text = re.sub(r"group_interval: \S+", "group_interval: 2s", text)
-        if self.repeat_interval:
-            text = re.sub(r"repeat_interval: \S+", f"repeat_interval: {self.repeat_interval}", text)
+        for old, new in self.text:
+            text = text.replace(old, new)
         config = self.workdir / "alertmanager.yml"
         config.write_text(text, encoding="utf-8")
         self.process = subprocess.Popen(
@@ -138,6 +141,8 @@ class Prometheus:
     rule_for: dict[str, str] = field(default_factory=dict)
     rule_text: list[tuple[str, str]] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    relay: str = ""  # host:port of a relay to scrape (job envwatch-notify), with its token file
+    relay_token_file: str = ""
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -149,6 +154,13 @@ class Prometheus:
                 self._rules(path.read_text(encoding="utf-8")), encoding="utf-8"
             )
         targets = [f"127.0.0.1:{p}" for p in (self.targets or [self.worker_port])]
+        jobs: list[dict[str, Any]] = [
+            {"job_name": "envwatch-worker", "static_configs": [{"targets": targets}]}
+        ]
+        if self.relay:
+            relay = {"targets": [self.relay]}
+            jobs.append({"job_name": "envwatch-notify", "static_configs": [relay],
+                         "authorization": {"credentials_file": self.relay_token_file}})  # fmt: skip
         config = self.workdir / "prometheus.yml"
         config.write_text(
             json.dumps(
@@ -164,9 +176,7 @@ class Prometheus:
                             }
                         ]
                     },
-                    "scrape_configs": [
-                        {"job_name": "envwatch-worker", "static_configs": [{"targets": targets}]}
-                    ],
+                    "scrape_configs": jobs,
                 }
             ),
             encoding="utf-8",

@@ -262,3 +262,46 @@ def test_json_fallback_keeps_the_original_payload() -> None:
     message = fmt.json_message(original, NAMES, LINKS, NOW)
     assert message["title"] == "【严重】金华 义乌市 空气重度污染"
     assert message["alertmanager"] == original
+
+
+def test_a_firing_alert_carries_its_acknowledge_link_and_code() -> None:
+    page = alert(ack_token="T0KEN")
+    with_relay = fmt.Links(relay="https://relay.example.gov.cn/")
+    text = fmt.markdown(payload(page), NAMES, with_relay, NOW, 4096)[1]
+    assert "> [确认收到](https://relay.example.gov.cn/ack/T0KEN)　确认码 T0KEN" in text
+    assert "> 确认码：T0KEN" in fmt.markdown(payload(page), NAMES, fmt.Links(), NOW, 4096)[1]
+    resolved = payload(alert("resolved", ack_token="T0KEN"), status="resolved")
+    assert "确认" not in fmt.markdown(resolved, NAMES, with_relay, NOW, 4096)[1]
+
+
+def test_the_acknowledgement_notice_names_who_and_when_and_offers_no_link() -> None:
+    notice = alert(acknowledged_by="张三", acknowledged_at="1795831200")  # 10:00 Beijing
+    head, text = fmt.markdown(payload(notice), NAMES, LINKS, NOW, 4096, tag="已确认")
+    assert head == "【已确认】金华 义乌市 空气重度污染"
+    assert "> 确认人：张三（2026-11-28 10:00）" in text.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("status", "notes", "lines", "absent"),
+    [
+        ("firing", {"value": "236"}, ["> 升级：无人确认，已升级至 duty-supervisor（第 1 级）",
+                                      "> 当前值：236，超过限值 200"], ["恢复"]),
+        # Ended by an acknowledgement: the alert fires on, nothing has recovered.
+        ("resolved", {"acknowledged_by": "李四"}, ["> 升级结束：已由 李四 确认",
+                                                   "> 开始：2026-11-28 08:00（已持续 2小时5分）"],
+         ["恢复", "数值"]),
+        # Ended by the alert's resolution.
+        ("resolved", {}, ["> 升级结束：告警已恢复", "> 恢复：2026-11-28 10:00"], ["数值"]),
+    ],
+)  # fmt: skip
+def test_an_escalation_says_to_whom_or_why_it_ended(
+    status: str, notes: dict[str, str], lines: list[str], absent: list[str]
+) -> None:
+    escalated = alert(status, escalation_level="1", escalated_to="duty-supervisor", **notes)
+    tag = "升级" if status == "firing" else "升级结束"
+    head, text = fmt.markdown(payload(escalated, status=status), NAMES, LINKS, NOW, 4096, tag)
+    assert head == f"【{tag}】金华 义乌市 空气重度污染"
+    for line in lines:
+        assert line in text.splitlines(), text
+    body = text.split("\n", 1)[1].replace("[处置手册]", "")
+    assert not any(word in body for word in absent), text
