@@ -10,7 +10,7 @@ import faust
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from envwatch.settings import load_settings
-from schemas.models import FEEDS
+from schemas.feeds import FEEDS
 from streams.app import create_app
 from streams.topics import feed_topic
 

@@ -16,7 +16,7 @@ import psycopg
 
 from bench.payloads import Message
 from schemas.decode import FeedDecoder, Rules
-from schemas.models import FEEDS
+from schemas.feeds import FEEDS
 from schemas.reference import Reference
 from streams.rows import Row, rows_of
 

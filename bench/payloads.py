@@ -19,11 +19,10 @@ from typing import Any
 
 import orjson
 
-from schemas.reference import DEFAULT_DIR, Reference, load_reference
+from schemas.feeds import FEEDS
+from schemas.reference import DEFAULT_DIR, PLANTS, Reference, load_reference
 from streams.simulate import LOCAL_EPOCH, Simulator
 
-FILES = {"air": "stations.csv", "water": "sections.csv", "energy": "energy_units.csv"}
-ID_FIELD = {"air": "station_id", "water": "section_id", "energy": "unit_id"}
 SEED = 20240601
 
 
@@ -36,7 +35,7 @@ def write_register(directory: Path, clones: dict[str, int]) -> Path:
     the originals); counties are the shipped ones."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "counties.csv").write_bytes((DEFAULT_DIR / "counties.csv").read_bytes())
-    for feed, name in FILES.items():
+    for feed, name in ((f.name, f.register) for f in FEEDS.values()):
         with (DEFAULT_DIR / name).open(encoding="utf-8-sig", newline="") as f:
             reader = csv.DictReader(f)
             header, rows = reader.fieldnames or [], list(reader)
@@ -45,8 +44,16 @@ def write_register(directory: Path, clones: dict[str, int]) -> Path:
             writer.writeheader()
             for n in range(clones.get(feed, 0)):
                 for row in rows:
-                    writer.writerow(row | {"id": clone_id(row["id"], n)})
+                    writer.writerow(row | {"id": clone_id(row["id"], n)} | _clone_mn(row, n))
+    (directory / PLANTS).write_bytes((DEFAULT_DIR / PLANTS).read_bytes())
     return directory
+
+
+def _clone_mn(row: dict[str, str], n: int) -> dict[str, str]:
+    """A clone's logger MN, unique across the register: the original's with the clone number
+    in the serial part."""
+    mn = row.get("mn")
+    return {"mn": f"{mn[:8]}{n:06X}{mn[14:]}"} if mn else {}
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class Site:
 
 def sites(register: Reference) -> dict[str, list[Site]]:
     out: dict[str, list[Site]] = {}
-    for feed in FILES:
+    for feed in FEEDS:
         out[feed] = [
             Site(feed, s.id.rsplit("-b", 1)[0], s.id, s.interval_s)
             for s in register.sites(feed).values()
@@ -83,7 +90,7 @@ def reading(site: Site, step: int) -> dict[str, Any]:
     while True:
         payload = _original(site.feed, site.original, step)
         if payload is not None:
-            return payload | {ID_FIELD[site.feed]: site.id}
+            return payload | {FEEDS[site.feed].site_field: site.id}
         step += 1
 
 
@@ -94,7 +101,7 @@ def first_step(site: Site, start: datetime) -> int:
 def feed_mix(register: Reference) -> dict[str, float]:
     """Each feed's share of the readings a register produces per day."""
     per_day = {
-        feed: sum(86400 / s.interval_s for s in register.sites(feed).values()) for feed in FILES
+        feed: sum(86400 / s.interval_s for s in register.sites(feed).values()) for feed in FEEDS
     }
     total = sum(per_day.values())
     return {feed: n / total for feed, n in per_day.items()}

@@ -79,6 +79,14 @@ LINES = (
         "< 1 KB",
         lambda r: r.get("state_bytes_per_site_param", 1e9) < 1024,
     ),
+    Line("gateway, HJ 212 packets answered", "gateway_packets_s", "packets/s"),
+    Line(
+        "gateway, readings into feed topics",
+        "gateway_readings_s",
+        "readings/s",
+        "gateway_raw_produce_msgs_s",
+    ),
+    Line("raw aiokafka produce, same readings", "gateway_raw_produce_msgs_s", "msgs/s"),
     Line("two workers, single-reading msgs", "scaleout_msgs_s", "msgs/s", "pipeline_single_msgs_s"),
     Line(
         "scale-out ratio (two / one)",
@@ -146,5 +154,9 @@ def notes(results: Mapping[str, Any]) -> str:
         "scaleout_rows_in_db",
         "scaleout_rows_duplicate",
         "scaleout_readings_per_worker",
+        "gateway_connections",
+        "gateway_packets",
+        "gateway_answered",
+        "gateway_values_s",
     )
     return "\n".join(f"{k}: {results[k]}" for k in keys if k in results)

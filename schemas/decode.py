@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from schemas.models import MODELS, AirReading, EnergyReading, Reading, measured_fields
+from schemas.feed import Feed, Reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +44,16 @@ class Rules:
 class FeedDecoder:
     """Decodes one feed's messages; built once per feed and reused on every message."""
 
-    def __init__(self, feed: str, rules: Rules) -> None:
-        model = MODELS[feed]
-        self.feed = feed
+    def __init__(self, feed: Feed, rules: Rules) -> None:
+        model = feed.reading
+        self.feed = feed.name
         self.rules = rules
         self._message = msgspec.json.Decoder(model | list[model])  # type: ignore[valid-type]
         self._single = msgspec.json.Decoder(model)
         self._parts = msgspec.json.Decoder(list[msgspec.Raw])
         self._whole = msgspec.json.Decoder(msgspec.Raw)
-        self._measured = tuple(attr for attr, _ in measured_fields(model))
+        self._measured = tuple(q.attr for q in feed.quantities)
+        self._wire = ", ".join(q.wire for q in feed.quantities)
         self._choices = _choices(model)
 
     def decode(self, raw: bytes, now: datetime) -> Decoded:
@@ -75,9 +76,12 @@ class FeedDecoder:
             reason = "empty batch: expected one reading object or an array of at least one"
             out.rejects.append(Reject(raw, reason, "empty_batch"))
             return out
-        for index, reading in enumerate(decoded if isinstance(decoded, list) else [decoded]):
+        if not isinstance(decoded, list):
+            self._check(decoded, raw, None, now, out)
+            return out
+        for index, reading in enumerate(decoded):
             self._check(reading, raw, index, now, out)
-        if isinstance(decoded, list) and out.rejects:
+        if out.rejects:
             # A batch with a semantic reject: keep each rejected element's own bytes.
             return self._decode_parts(raw, now, Decoded())
         return out
@@ -128,7 +132,7 @@ class FeedDecoder:
                 "(schemas/reference); ask the bureau to register the site",
                 "unknown_site",
             )
-        start = reading.period_start if isinstance(reading, EnergyReading) else reading.ts
+        start = reading.span()[0]
         if start > now + self.rules.max_future:
             return (
                 f"timestamp {start.isoformat()} is in the future (now {now.isoformat()}); "
@@ -141,15 +145,11 @@ class FeedDecoder:
                 "expected a real measurement time",
                 "ancient_timestamp",
             )
-        if isinstance(reading, EnergyReading) and reading.period_end <= reading.period_start:
-            return (
-                "period_end must be after period_start "
-                f"(got {reading.period_start.isoformat()} .. {reading.period_end.isoformat()})",
-                "bad_period",
-            )
+        problem = reading.problem()
+        if problem is not None:
+            return problem
         if all(getattr(reading, attr) is None for attr in self._measured):
-            kind = "pollutant" if isinstance(reading, AirReading) else "measured value"
-            return f"no {kind} given; expected at least one of {', '.join(self._measured)}", (
+            return f"no measured value given; expected at least one of {self._wire}", (
                 "empty_reading"
             )
         return None, ""

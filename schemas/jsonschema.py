@@ -12,25 +12,20 @@ from typing import Any
 
 import msgspec
 
-from schemas.models import FEEDS, MODELS
+from schemas.feeds import FEEDS
 
 FEEDS_DIR = Path(__file__).with_name("feeds")
-_ABOUT = {
-    "air": "Air-quality station readings (concentrations in µg/m³, CO in mg/m³).",
-    "water": "Surface-water section samples, GB 3838-2002 items (mg/L unless noted).",
-    "energy": "Metered energy use of a key energy-using unit over a period, by carrier.",
-}
 
 
 def feed_schema(feed: str) -> dict[str, Any]:
     """One message: a single reading, or an array of one site's readings (a batch)."""
     (reading,), components = msgspec.json.schema_components(
-        [MODELS[feed]], ref_template="#/$defs/{name}"
+        [FEEDS[feed].reading], ref_template="#/$defs/{name}"
     )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"envwatch {feed} feed message",
-        "description": _ABOUT[feed] + " A message carries the readings of one site: one "
+        "description": FEEDS[feed].about + " A message carries the readings of one site: one "
         "reading object, or an array of that site's readings. Key each message by the site id.",
         "oneOf": [reading, {"type": "array", "minItems": 1, "items": reading}],
         "$defs": components,

@@ -1,8 +1,9 @@
 """The city's register of counties and monitored sites, read from the CSV files in ``reference/``.
 
 The files are edited by bureau staff (often in a spreadsheet), so the loader is strict and says
-exactly where a row is wrong: file, line and column. The shipped sites are sample data; nothing
-else may depend on their names, only on this loader's types.
+exactly where a row is wrong: file, line and column. Each feed names its register file and the
+type of its rows (``schemas/feeds``); the shipped sites are sample data, and nothing else may
+depend on their names, only on this loader's types.
 """
 
 from __future__ import annotations
@@ -10,18 +11,24 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from schemas.feed import Feed
+from schemas.feeds import FEEDS
+from schemas.hj212.segment import LOGGER_TOKEN
+
 DEFAULT_DIR = Path(__file__).with_name("reference")
 # Loose bounding box of Jinhua: catches swapped or mistyped coordinates, not county borders.
 LAT_RANGE, LON_RANGE = (28.3, 29.9), (119.0, 121.0)
-INDUSTRIES = frozenset(
-    {"cement", "textile", "chemical", "power", "steel", "paper", "ceramics", "glass",
-     "hardware", "electronics", "pharma"}
-)  # fmt: skip
+
+
+class RegisterError(ValueError):
+    """A register file the loader refuses; the message names the file, line and column."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,69 +44,62 @@ class County:
 
 
 @dataclass(frozen=True, slots=True)
-class Station:
+class Plant:
+    """An urban wastewater treatment plant, judged against GB 18918-2002 at its effluent.
+
+    The register row of the wastewater feed; it moves to that feed's contract module
+    (``schemas/feeds/wastewater.py``, register ``plants.csv``) when the feed is added."""
+
     id: str
     name_zh: str
     county: str
     lat: float
     lon: float
-    zone_class: Literal[1, 2]
+    capacity_m3_d: float
+    built: date  # GB 18918 Table 1 sets TP by whether a plant was built before 2006-01-01
+    required_grade: Literal["1A", "1B"]
     interval_s: int
     sample: bool
+    mn: str | None = None  # its HJ 212 data logger: MN and access password
+    pw: str | None = None
+
+    def problem(self, counties: object) -> tuple[str, str] | None:
+        return None
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
-    id: str
-    name_zh: str
-    river: str
-    county: str
-    lat: float
-    lon: float
-    waterbody: Literal["river", "lake"]
-    control_level: Literal["national", "provincial", "county_boundary", "city"]
-    target_class: Literal[1, 2, 3, 4, 5]
-    upstream_county: str | None
-    downstream_county: str | None
-    drinking_source: bool
-    interval_s: int
-    sample: bool
-
-
-@dataclass(frozen=True, slots=True)
-class EnergyUnit:
-    id: str
-    name_zh: str
-    county: str
-    lat: float
-    lon: float
-    industry: str
-    intensity_quota_tce_per_10k_yuan: float
-    annual_cap_tce: float
-    interval_s: int
-    sample: bool
-
-
-Site = Station | Section | EnergyUnit
+PLANTS = "plants.csv"
+WASTEWATER = "wastewater"
 
 
 @dataclass(frozen=True)
 class Reference:
-    """Everything in the register, keyed by code or id; one mapping of sites per feed."""
+    """Everything in the register: counties by code, and each feed's sites by id."""
 
-    counties: MappingProxyType[str, County]
-    stations: MappingProxyType[str, Station]
-    sections: MappingProxyType[str, Section]
-    energy_units: MappingProxyType[str, EnergyUnit]
+    counties: Mapping[str, County]
+    by_feed: Mapping[str, Mapping[str, Any]]
+    plants: Mapping[str, Plant]
 
-    def sites(self, feed: str) -> MappingProxyType[str, Any]:
-        """The sites of a feed ("air", "water" or "energy")."""
-        by_feed = {"air": self.stations, "water": self.sections, "energy": self.energy_units}
-        if feed not in by_feed:
-            raise KeyError(f"unknown feed {feed!r}")
-        return by_feed[feed]
+    def loggers(self) -> dict[str, tuple[str, Any]]:
+        """MN -> (feed, site) of every site with an HJ 212 data logger (plants as
+        ``wastewater``)."""
+        return {
+            site.mn: (feed, site)
+            for feed, sites in self.registers().items()
+            for site in sites.values()
+            if getattr(site, "mn", None)
+        }
 
-    def site(self, feed: str, site_id: str) -> Site:
+    def registers(self) -> dict[str, Mapping[str, Any]]:
+        """Every register's sites by feed name: the feeds' and the plants'."""
+        return {**self.by_feed, WASTEWATER: self.plants}
+
+    def sites(self, feed: str) -> Mapping[str, Any]:
+        """The sites of a feed; KeyError naming the known feeds otherwise."""
+        if feed not in self.by_feed:
+            raise KeyError(f"unknown feed {feed!r}; known: {', '.join(self.by_feed)}")
+        return self.by_feed[feed]
+
+    def site(self, feed: str, site_id: str) -> Any:
         """The registered site; KeyError if the feed or the id is unknown."""
         return self.sites(feed)[site_id]
 
@@ -115,6 +115,11 @@ def _convert(raw: str, hint: Any) -> Any:
         return raw
     if hint == str | None:
         return raw or None
+    if hint is date:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a date (YYYY-MM-DD)") from None
     if hint is bool:
         if raw.lower() not in ("true", "false"):
             raise ValueError(f"{raw!r} is not true or false")
@@ -134,27 +139,32 @@ def _convert(raw: str, hint: Any) -> Any:
     return value
 
 
-def _check(row: Any, counties: dict[str, County]) -> tuple[str, str] | None:
+def _check(row: Any, counties: Mapping[str, County]) -> tuple[str, str] | None:
     """Cross-field rules of one parsed row, as (column, reason), or None when it is fine."""
     if not isinstance(row, County) and row.county not in counties:
         return "county", f"unknown county {row.county!r}"
     for column, (lo, hi) in (("lat", LAT_RANGE), ("lon", LON_RANGE)):
         if not lo <= getattr(row, column) <= hi:
             return column, f"{getattr(row, column)} is outside Jinhua"
-    if isinstance(row, EnergyUnit) and row.industry not in INDUSTRIES:
-        return "industry", f"{row.industry!r} is not one of {', '.join(sorted(INDUSTRIES))}"
-    if isinstance(row, Section):
-        boundary = row.control_level == "county_boundary"
-        for column in ("upstream_county", "downstream_county"):
-            value = getattr(row, column)
-            if boundary and value not in counties:
-                return column, f"a county_boundary section needs a known county, got {value!r}"
-            if not boundary and value is not None:
-                return column, "only county_boundary sections name up/downstream counties"
-    return None
+    mn, pw = getattr(row, "mn", None), getattr(row, "pw", None)
+    for column, value in (("mn", mn), ("pw", pw)):
+        if value is not None and not LOGGER_TOKEN.fullmatch(value):
+            return column, f"{value!r}: an HJ 212 {column.upper()} is 1 to 24 letters or digits"
+    if (mn is None) != (pw is None):
+        return "pw" if mn else "mn", "a data logger needs both its MN and its password (PW)"
+    return None if isinstance(row, County) else row.problem(counties)
 
 
-def _load(path: Path, cls: type, counties: dict[str, County]) -> dict[str, Any]:
+def _load(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, Any]:
+    try:
+        return _rows(path, cls, counties)
+    except UnicodeDecodeError as e:
+        raise RegisterError(
+            f"{path.name}: not UTF-8 (byte {e.start}: {e.reason}); save it as UTF-8"
+        ) from None
+
+
+def _rows(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, Any]:
     hints = get_type_hints(cls)
     key = dataclasses.fields(cls)[0].name
     rows: dict[str, Any] = {}
@@ -162,7 +172,7 @@ def _load(path: Path, cls: type, counties: dict[str, County]) -> dict[str, Any]:
         reader = csv.DictReader(f)
         missing = [c for c in hints if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path.name}, line 1, column {missing[0]!r}: missing from header")
+            raise RegisterError(f"{path.name}, line 1, column {missing[0]!r}: missing from header")
         for cells in reader:
             where = f"{path.name}, line {reader.line_num}"
             values = {}
@@ -170,24 +180,44 @@ def _load(path: Path, cls: type, counties: dict[str, County]) -> dict[str, Any]:
                 try:
                     values[column] = _convert((cells[column] or "").strip(), hint)
                 except ValueError as e:
-                    raise ValueError(f"{where}, column {column!r}: {e}") from None
+                    raise RegisterError(f"{where}, column {column!r}: {e}") from None
             row = cls(**values)
             problem = _check(row, counties)
             if problem is None and values[key] in rows:
                 problem = key, f"duplicate {key} {values[key]!r}"
             if problem:
-                raise ValueError(f"{where}, column {problem[0]!r}: {problem[1]}")
+                raise RegisterError(f"{where}, column {problem[0]!r}: {problem[1]}")
             rows[values[key]] = row
     return rows
 
 
-def load_reference(directory: Path | None = None) -> Reference:
-    """Load and validate the four register files; ValueError names the file, line and column."""
+def load_reference(directory: Path | None = None, feeds: Mapping[str, Feed] = FEEDS) -> Reference:
+    """Load and validate the register files; RegisterError names the file, line and column."""
     directory = directory or DEFAULT_DIR
-    counties = _load(directory / "counties.csv", County, {})
-    return Reference(
-        counties=MappingProxyType(counties),
-        stations=MappingProxyType(_load(directory / "stations.csv", Station, counties)),
-        sections=MappingProxyType(_load(directory / "sections.csv", Section, counties)),
-        energy_units=MappingProxyType(_load(directory / "energy_units.csv", EnergyUnit, counties)),
+    counties = MappingProxyType(_load(directory / "counties.csv", County, {}))
+    reference = Reference(
+        counties=counties,
+        by_feed=MappingProxyType(
+            {
+                name: MappingProxyType(_load(directory / feed.register, feed.site, counties))
+                for name, feed in feeds.items()
+            }
+        ),
+        plants=MappingProxyType(_load(directory / PLANTS, Plant, counties)),
     )
+    _check_loggers(reference, {**{n: f.register for n, f in feeds.items()}, WASTEWATER: PLANTS})
+    return reference
+
+
+def _check_loggers(reference: Reference, files: Mapping[str, str]) -> None:
+    """An MN names one logger: it may stand on one site of the whole register only."""
+    seen: dict[str, str] = {}
+    for feed, sites in reference.registers().items():
+        for site in sites.values():
+            mn = getattr(site, "mn", None)
+            if mn is None:
+                continue
+            where = f"{files[feed]}, site {site.id!r}"
+            if mn in seen:
+                raise ValueError(f"{where}, column 'mn': MN {mn!r} is also the MN of {seen[mn]}")
+            seen[mn] = where

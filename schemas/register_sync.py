@@ -32,8 +32,8 @@ def sync_register(url: str, directory: Path | None = None) -> int:
     """Returns the number of sites in the register."""
     reference = load_reference(directory)
     site_rows = []
-    for feed in ("air", "water", "energy"):
-        for site in reference.sites(feed).values():
+    for feed, sites in reference.registers().items():
+        for site in sites.values():
             attrs = {k: v for k, v in dataclasses.asdict(site).items() if k not in _COMMON}
             site_rows.append(
                 (

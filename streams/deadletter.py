@@ -18,16 +18,22 @@ HEADER_PREFIX = "envwatch.error."
 
 
 def headers_for(feed: str, reject: Reject, message: Any) -> list[tuple[str, bytes]]:
-    origin = {
-        "feed": feed,
-        "reason": reject.reason,
-        "code": reject.code,
-        "topic": message.topic,
-        "partition": str(message.partition),
-        "offset": str(message.offset),
-        "rejected_at": datetime.now(UTC).isoformat(),
-    }
-    return [(HEADER_PREFIX + name, value.encode()) for name, value in origin.items()]
+    """Headers of a reject from a feed topic: its origin is the message's topic and offset."""
+    return error_headers(
+        feed,
+        reject.reason,
+        reject.code,
+        topic=message.topic,
+        partition=str(message.partition),
+        offset=str(message.offset),
+    )
+
+
+def error_headers(feed: str, reason: str, code: str, **origin: str) -> list[tuple[str, bytes]]:
+    """The dead-letter headers: feed, reason, code, where the bytes came from, and when."""
+    fields = {"feed": feed, "reason": reason, "code": code, **origin}
+    fields["rejected_at"] = datetime.now(UTC).isoformat()
+    return [(HEADER_PREFIX + name, value.encode()) for name, value in fields.items()]
 
 
 class DeadLetters:

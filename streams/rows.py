@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from schemas.models import MODELS, AirReading, EnergyReading, Reading, measured_fields
+from schemas.feed import Reading
+from schemas.feeds import FEEDS
+from schemas.feeds.air import AirReading
+from schemas.feeds.energy import EnergyReading
 
 Row = tuple[datetime, str, str, str, float, datetime | None]
 
 
 @cache
 def _fields(feed: str) -> tuple[tuple[str, str], ...]:
-    return measured_fields(MODELS[feed])
+    return tuple((q.attr, q.wire) for q in FEEDS[feed].quantities)
 
 
 def rows_of(feed: str, reading: Reading) -> list[Row]:

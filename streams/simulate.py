@@ -5,7 +5,8 @@ multiples of its ``interval_s`` counted from local midnight, China Standard Time
 daylight saving). An air reading's ``ts`` is the end of its hour; an energy reading covers
 ``[period_end - interval, period_end)`` and falls due at ``period_end``. Every value is a pure
 function of (seed, site, step), so the output for a time range does not depend on how the range
-is chunked. Payloads are JSON-ready dicts with the wire names of ``schemas/models.py``.
+is chunked. Payloads are JSON-ready dicts with the wire names of the feed structs
+(``schemas/feeds``).
 
 The physics lives in ``simulate_air``, ``simulate_water`` and ``simulate_energy``; faults in
 ``simulate_faults``; the hashed randomness in ``simulate_random``.
@@ -18,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import msgspec
-
-from schemas.models import FEEDS, MODELS
-from schemas.reference import Reference, Section, Site, Station
+from schemas.feeds import FEEDS
+from schemas.feeds.air import Station
+from schemas.feeds.water import Section
+from schemas.reference import Reference
 from streams.simulate_air import Haze, air_values
 from streams.simulate_energy import energy_values
 from streams.simulate_faults import FaultRates, Faults
@@ -30,7 +31,6 @@ from streams.simulate_water import water_values
 
 CST = timezone(timedelta(hours=8))
 LOCAL_EPOCH = datetime(1970, 1, 1, tzinfo=CST)
-ID_FIELD = {"air": "station_id", "water": "section_id", "energy": "unit_id"}
 # Decimal places as instruments and meters report them.
 DECIMALS = {
     "pm25": 1, "pm10": 1, "so2": 1, "no2": 1, "o3": 1, "co": 3,
@@ -56,25 +56,8 @@ class SimConfig:
         )
 
 
-def _bounds(model: type) -> dict[str, tuple[float, float]]:
-    """Physical range of every measured field of a feed struct, keyed by wire name."""
-    info = msgspec.inspect.type_info(model)
-    assert isinstance(info, msgspec.inspect.StructType)
-    out = {}
-    for f in info.fields:
-        types = f.type.types if isinstance(f.type, msgspec.inspect.UnionType) else (f.type,)
-        for t in types:
-            t = t.type if isinstance(t, msgspec.inspect.Metadata) else t
-            if isinstance(t, msgspec.inspect.FloatType):
-                lo, hi = t.ge, t.le
-                out[f.encode_name] = (
-                    -math.inf if lo is None else lo,
-                    math.inf if hi is None else hi,
-                )
-    return out
-
-
-BOUNDS: dict[str, dict[str, tuple[float, float]]] = {feed: _bounds(MODELS[feed]) for feed in FEEDS}
+# Physical range of every measured quantity of each feed, keyed by wire name.
+BOUNDS = {name: {q.wire: (q.lo, q.hi) for q in feed.quantities} for name, feed in FEEDS.items()}
 
 
 def _month_of_hour(hour: int) -> int:
@@ -130,7 +113,7 @@ class Simulator:
             values[spike[0]] *= spike[1]
         return self._payload(feed, site, step, values)
 
-    def _values(self, site: Site, step: int) -> dict[str, float]:
+    def _values(self, site: Any, step: int) -> dict[str, float]:
         """Clean (fault-free, unrounded) values of one reading."""
         seconds = step * site.interval_s
         hours, local = seconds / 3600, LOCAL_EPOCH + timedelta(seconds=seconds)
@@ -144,9 +127,9 @@ class Simulator:
         per_day = energy_values(self.noise, site, day)
         return {k: v * site.interval_s / 86400 for k, v in per_day.items()}
 
-    def _payload(self, feed: str, site: Site, step: int, values: dict[str, float]) -> dict:
+    def _payload(self, feed: str, site: Any, step: int, values: dict[str, float]) -> dict:
         end = LOCAL_EPOCH + timedelta(seconds=step * site.interval_s)
-        payload: dict[str, Any] = {ID_FIELD[feed]: site.id}
+        payload: dict[str, Any] = {FEEDS[feed].site_field: site.id}
         if feed == "energy":
             start = end - timedelta(seconds=site.interval_s)
             payload |= {"period_start": start.isoformat(), "period_end": end.isoformat()}

@@ -12,7 +12,8 @@ import math
 from collections.abc import Callable
 from datetime import datetime
 
-from schemas.reference import County, Station
+from schemas.feeds.air import Station
+from schemas.reference import County
 from streams.simulate_random import Noise
 
 HAZE_BLOCK_H = 120  # haze episodes last 1.5 to 5 days

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from schemas.reference import EnergyUnit
+from schemas.feeds.energy import EnergyUnit
 from streams.simulate_random import Noise
 
 # Standard coal per physical unit (tce), GB/T 2589-2008 Appendix A; electricity at its

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from schemas.reference import Section
+from schemas.feeds.water import Section
 from streams.simulate_random import Noise
 
 # GB 3838-2002 Table 1 limits for classes I..V (mg/L).

@@ -14,7 +14,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from envwatch.kafka_config import kafka_python_config
 from envwatch.settings import Settings
-from schemas.models import FEEDS
+from schemas.feeds import FEEDS
 
 log = logging.getLogger(__name__)
 

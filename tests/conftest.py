@@ -8,12 +8,11 @@ Alertmanager). The services start only when a test asks for them.
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -24,7 +23,9 @@ from schemas.migrate import migrate
 from schemas.register_sync import sync_register
 from streams.topics import ensure_topics
 from tests.support.relay import Relays, Robot
-from tests.support.services import WorkerProcess
+from tests.support.services import EnvwatchProcess, GatewayProcess, WorkerProcess, own_postgres
+
+P = TypeVar("P", bound=EnvwatchProcess)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -47,21 +48,11 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[EmbeddedPostgres]:
-    """The session's PostgreSQL, in a folder of its own outside pytest's temporary folder.
-
-    The server runs as a service user, so the folders above its data must stay traversable;
-    pytest resets its own base folder to owner-only when another session starts, which would
-    lock this server out of its data.
-    """
-    home = Path(tempfile.mkdtemp(prefix="envwatch-test-pg-"))
-    server = EmbeddedPostgres(home / "data").start()
-    try:
+    """The session's PostgreSQL, migrated, with the city's register."""
+    with own_postgres() as server:
         migrate(server.url())
         sync_register(server.url())
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
@@ -87,18 +78,30 @@ def admin_db(postgres: EmbeddedPostgres) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+def _starter(tmp_path: Path, kind: type[P], started: list[EnvwatchProcess]) -> Callable[..., P]:
+    def start(settings: Settings, **env: str) -> P:
+        name = kind.__name__.removesuffix("Process").lower()
+        process = kind(settings, tmp_path / f"{name}-{len(started)}.log", env=env)
+        started.append(process)
+        return process.start()
+
+    return start
+
+
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    started: list[WorkerProcess] = []
+    started: list[EnvwatchProcess] = []
+    yield _starter(tmp_path, WorkerProcess, started)
+    for process in started:
+        process.stop()
 
-    def start(settings: Settings, **env: str) -> WorkerProcess:
-        worker = WorkerProcess(settings, tmp_path / f"worker-{len(started)}.log", env=env)
-        started.append(worker)
-        return worker.start()
 
-    yield start
-    for worker in started:
-        worker.stop()
+@pytest.fixture
+def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
+    started: list[EnvwatchProcess] = []
+    yield _starter(tmp_path, GatewayProcess, started)
+    for process in started:
+        process.stop()
 
 
 _windows = itertools.count()

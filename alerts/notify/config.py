@@ -7,6 +7,7 @@ links and runs as a plain relay.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -68,22 +69,9 @@ CONFIG = web.AppKey("config", RelayConfig)
 
 
 def bearer_token(settings: Any) -> str:
-    """``ENVWATCH_NOTIFY_TOKEN``, or the content of ``ENVWATCH_NOTIFY_TOKEN_FILE`` (one line)."""
-    given = settings.notify_token.get_secret_value()
-    path = settings.notify_token_file
-    if given and path:
-        raise RelayConfigError("set ENVWATCH_NOTIFY_TOKEN or ENVWATCH_NOTIFY_TOKEN_FILE, not both")
-    if path:
-        try:
-            given = path.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise RelayConfigError(
-                f"cannot read ENVWATCH_NOTIFY_TOKEN_FILE {path}: {e.strerror or e}"
-            ) from None
-        except UnicodeDecodeError:
-            raise RelayConfigError(f"ENVWATCH_NOTIFY_TOKEN_FILE {path} is not UTF-8 text") from None
-        if not given:
-            raise RelayConfigError(f"ENVWATCH_NOTIFY_TOKEN_FILE {path} is empty")
+    """``ENVWATCH_NOTIFY_TOKEN`` (the settings read it from ``ENVWATCH_NOTIFY_TOKEN_FILE`` when
+    that names a file, as every secret)."""
+    given = settings.notify_token.get_secret_value().strip()
     if not given:
         raise RelayConfigError(
             "no bearer token: set ENVWATCH_NOTIFY_TOKEN or ENVWATCH_NOTIFY_TOKEN_FILE "
@@ -111,12 +99,25 @@ def _names(settings: Any) -> fmt.Names:
         return fmt.Names()
 
 
+def _robots(text: str) -> dict[str, str]:
+    """``{"channel": "robot URL"}`` from ENVWATCH_NOTIFY_ROBOTS (its keys never in an error)."""
+    try:
+        robots = json.loads(text) if text.strip() else {}
+    except ValueError:
+        raise RelayConfigError("ENVWATCH_NOTIFY_ROBOTS is not JSON") from None
+    if not isinstance(robots, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in robots.items()
+    ):
+        raise RelayConfigError('ENVWATCH_NOTIFY_ROBOTS must be {"channel": "robot URL", ...}')
+    if clash := sorted(set(robots) & set(CHANNELS)):
+        raise RelayConfigError(f"ENVWATCH_NOTIFY_ROBOTS: {', '.join(clash)} is a built-in channel")
+    return robots
+
+
 def config_from_settings(settings: Any) -> RelayConfig:
     token = bearer_token(settings)
     names = _names(settings)
-    robots = {name: url.get_secret_value() for name, url in settings.notify_robots.items()}
-    if clash := sorted(set(robots) & set(CHANNELS)):
-        raise RelayConfigError(f"ENVWATCH_NOTIFY_ROBOTS: {', '.join(clash)} is a built-in channel")
+    robots = _robots(settings.notify_robots.get_secret_value())
     try:
         escalation = delays(settings.notify_escalation_after_s, names.counties)
     except EscalationConfigError as e:
@@ -141,7 +142,7 @@ def config_from_settings(settings: Any) -> RelayConfig:
         fallback_url=settings.notify_fallback_url,
         robots=robots,
         links=fmt.Links(
-            grafana=settings.public_grafana_url,
+            grafana=settings.public_grafana_url or settings.grafana_url,
             runbook=settings.runbook_url,
             relay=settings.notify_public_url,
         ),

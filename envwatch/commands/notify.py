@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from envwatch.failures import NotConfiguredError
 from envwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,18 +32,19 @@ def handler(args: argparse.Namespace, settings: Settings) -> int:
     try:
         config = config_from_settings(settings)
     except RelayConfigError as e:
-        raise SystemExit(f"envwatch notify: {e}") from None
+        raise NotConfiguredError(str(e)) from None
     if not (config.wecom_url or config.dingtalk_url or config.fallback_url):
         log.warning("no robot or fallback URL configured: every notification will get a 502")
-    if not config.links.grafana:
-        log.warning("no ENVWATCH_PUBLIC_GRAFANA_URL: messages will have no dashboard link")
+    if not settings.public_grafana_url:
+        log.info("dashboard links start with ENVWATCH_GRAFANA_URL %s (a phone must reach it; "
+                 "else set ENVWATCH_PUBLIC_GRAFANA_URL)", settings.grafana_url)  # fmt: skip
     if not config.links.runbook:
         log.warning("no ENVWATCH_RUNBOOK_URL: messages will have no runbook link")
     store = None
     if config.acks is None:
         log.warning("acknowledgement off: set ENVWATCH_DATABASE_URL to record who acknowledged")
     else:
-        store = HistoryStore(settings.database_url.get_secret_value())
+        store = HistoryStore(settings.database_conninfo)
         if not config.links.relay:
             log.warning("no ENVWATCH_NOTIFY_PUBLIC_URL: messages give the acknowledge code, "
                         "no link")  # fmt: skip

@@ -248,7 +248,7 @@ def test_relay_reads_its_token_from_a_file_and_listens_on_loopback(
 ) -> None:
     secret = tmp_path / "notify_token"
     secret.write_text("token-from-a-file\n")
-    relay = start_relay(ENVWATCH_NOTIFY_TOKEN="", ENVWATCH_NOTIFY_TOKEN_FILE=str(secret),
+    relay = start_relay(ENVWATCH_NOTIFY_TOKEN=None, ENVWATCH_NOTIFY_TOKEN_FILE=str(secret),
                         ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom")  # fmt: skip
     assert request(f"{relay}/healthz")[0] == 401
     assert request(f"{relay}/healthz", authorization="Bearer token-from-a-file")[0] == 200
@@ -272,9 +272,8 @@ def listening_addresses(port: int) -> set[str]:
     [
         ({}, "no bearer token: set ENVWATCH_NOTIFY_TOKEN or ENVWATCH_NOTIFY_TOKEN_FILE"),
         ({"ENVWATCH_NOTIFY_TOKEN_FILE": "/nonexistent/notify_token"},
-         "cannot read ENVWATCH_NOTIFY_TOKEN_FILE /nonexistent/notify_token"),
-        ({"ENVWATCH_NOTIFY_TOKEN": "t", "ENVWATCH_NOTIFY_TOKEN_FILE": "/etc/hostname"},
-         "set ENVWATCH_NOTIFY_TOKEN or ENVWATCH_NOTIFY_TOKEN_FILE, not both"),
+         "/nonexistent/notify_token: No such file or directory"),
+        ({"ENVWATCH_NOTIFY_TOKEN_FILE": "/dev/null"}, "no bearer token"),
     ],
 )  # fmt: skip
 def test_relay_refuses_to_start_without_a_token(env: dict[str, str], expected: str) -> None:

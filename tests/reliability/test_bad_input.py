@@ -22,6 +22,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from schemas.decode import FeedDecoder, Rules
+from schemas.feeds import FEEDS
 from schemas.reference import load_reference
 from streams.deadletter import decode_headers
 from streams.topics import DEAD_LETTER
@@ -122,7 +123,7 @@ def accepted_is_sane(reading: Any) -> bool:
 @given(st.lists(mutated(), min_size=1, max_size=5), st.booleans())
 @hsettings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_every_reading_is_accepted_sane_or_rejected_with_a_reason(readings, batch):
-    decoder = FeedDecoder("air", Rules(known_sites=AIR_SITES))
+    decoder = FeedDecoder(FEEDS["air"], Rules(known_sites=AIR_SITES))
     raw = encode(readings, batch or len(readings) > 1)
     decoded = decoder.decode(raw, NOW)
     assert len(decoded.readings) + len(decoded.rejects) == units(raw), (raw, decoded)

@@ -92,15 +92,16 @@ class Relays:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.started = 0
 
-    def start(self, **env: str) -> str:
-        """The new relay's URL, once its /healthz answers."""
+    def start(self, **env: str | None) -> str:
+        """The new relay's URL, once its /healthz answers; a setting given as None is unset."""
         port = int(env.get("ENVWATCH_NOTIFY_PORT") or free_port())
         self.started += 1
         log = (self.workdir / f"relay-{port}-{self.started}.log").open("wb")
         settings = {"ENVWATCH_NOTIFY_PORT": str(port), "ENVWATCH_NOTIFY_TOKEN": TOKEN} | PUBLIC
+        merged = os.environ | settings | env
         process = subprocess.Popen(
             [sys.executable, "-m", "envwatch.cli", "notify"],
-            env=os.environ | settings | env,
+            env={k: v for k, v in merged.items() if v is not None},
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,

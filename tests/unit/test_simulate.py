@@ -8,14 +8,13 @@ import statistics
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 import orjson
 import pytest
 
-from schemas.models import MODELS
+from schemas.feeds import FEEDS
 from schemas.reference import Reference, load_reference
 from streams.simulate import SimConfig, Simulator
 from streams.simulate_energy import TCE_PER_UNIT, day_factor
@@ -37,12 +36,8 @@ def ref() -> Reference:
 
 def only(ref: Reference, feed: str) -> Reference:
     """The register with the sites of one feed only, to keep a long simulated span quick."""
-    empty: MappingProxyType[str, Any] = MappingProxyType({})
-    keep = {"air": "stations", "water": "sections", "energy": "energy_units"}[feed]
-    return dataclasses.replace(
-        ref,
-        **{name: empty for name in ("stations", "sections", "energy_units") if name != keep},
-    )
+    sites = {name: ref.sites(name) if name == feed else {} for name in ref.by_feed}
+    return dataclasses.replace(ref, by_feed=MappingProxyType(sites))
 
 
 def by_site(readings: list[tuple[str, str, dict]]) -> dict[str, list[dict]]:
@@ -83,7 +78,7 @@ def test_range_is_half_open(ref: Reference) -> None:
     sim = Simulator(only(ref, "air"), SEED, SimConfig.without_faults())
     hour = sim.readings_between(at(2017, 3, 1, 8), at(2017, 3, 1, 9))
     assert {p["ts"] for _, _, p in hour} == {"2017-03-01T08:00:00+08:00"}
-    assert len(hour) == len(ref.stations)
+    assert len(hour) == len(ref.sites("air"))
     assert sim.readings_between(at(2017, 3, 1, 8, 0, 1), at(2017, 3, 1, 9)) == []
 
 
@@ -99,7 +94,7 @@ def test_every_payload_decodes_against_its_feed_struct(ref: Reference, start: da
     assert {feed for feed, _, _ in readings} == {"air", "water", "energy"}
     for feed, site, payload in readings:
         for raw in (orjson.dumps(payload), msgspec.json.encode(payload)):
-            decoded = msgspec.json.decode(raw, type=MODELS[feed])
+            decoded = msgspec.json.decode(raw, type=FEEDS[feed].reading)
             assert decoded.site() == site
         stamp = payload.get("ts") or payload["period_end"]
         assert stamp.endswith("+08:00")
@@ -134,7 +129,7 @@ def test_winter_haze_lifts_neighbouring_counties_together(
     polluted: dict[str, set[str]] = defaultdict(set)
     for _, site, p in winter:
         if p["pm25"] > 115:
-            polluted[p["ts"]].add(ref.stations[site].county)
+            polluted[p["ts"]].add(ref.sites("air")[site].county)
     assert polluted, "no hour above 115 µg/m³ (AQI 150) in Dec-Jan"
     assert max(len(counties) for counties in polluted.values()) >= 4
     assert any(p["pm25"] > 150 for _, _, p in winter)  # AQI above 200 at times
@@ -160,7 +155,7 @@ def test_water_do_falls_in_summer_and_events_break_the_target(ref: Reference) ->
         statistics.mean(p["do"] for _, _, p in jul)
         < statistics.mean(p["do"] for _, _, p in jan) - 2
     )
-    above = {s for _, s, p in jan + jul if p["nh3n"] > NH3N[ref.sections[s].target_class - 1]}
+    above = {s for _, s, p in jan + jul if p["nh3n"] > NH3N[ref.sites("water")[s].target_class - 1]}
     assert len(above) >= 3
 
 
@@ -185,7 +180,7 @@ def test_yearly_energy_stays_near_the_unit_cap(ref: Reference) -> None:
     for _, unit, p in sim.readings_between(at(2017, 1, 1), at(2018, 1, 1)):
         total[unit] += tce(p)
     for unit, used in total.items():
-        assert 0.7 < used / ref.energy_units[unit].annual_cap_tce < 1.1, unit
+        assert 0.7 < used / ref.sites("energy")[unit].annual_cap_tce < 1.1, unit
 
 
 # Faults
