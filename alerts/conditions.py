@@ -48,6 +48,7 @@ CONDITIONS: dict[str, Condition] = {
     "dq_flatline": Condition("warning", breach=None),
     "dq_spike": Condition("warning"),
     "dq_out_of_range": Condition("info"),
+    "dq_service": Condition("warning"),  # hours in maintenance or calibration, against the limit
     "target_bad_day_budget": Condition("warning", breach="below"),
     "target_class3_share": Condition("warning", breach="below"),
 }

@@ -21,7 +21,7 @@ from typing import Any
 from bench import ceilings, gateway, latency, memory, pipeline
 from bench.kafka import raw_consume
 from bench.payloads import messages, sites, write_register
-from bench.report import notes, table
+from bench.report import notes, stage_table, table
 from bench.stack import PARTITIONS, Stack
 from schemas.feeds import FEEDS
 from schemas.reference import load_reference
@@ -107,15 +107,19 @@ async def run(root: Path) -> dict[str, Any]:
         say("pipeline: single-reading messages", r)
         pipe_settings = stack.settings("pipe", register_dir)
         worker = stack.worker(pipe_settings, "worker").wait_up()
+        before = pipeline.stage_seconds([worker])
         timed = await pipeline.worker_run(
             pipe_settings, [worker], register, single, WINDOW["warm-pipe"]
         )
         r["pipeline_single_msgs_s"] = timed.rate(len(single))
+        r["stage_us_single"] = pipeline.stage_costs(before, pipeline.stage_seconds([worker]))
 
         say("pipeline: batches of 60 readings", r)
         write_s = worker.metric("envwatch_db_write_seconds_sum")
         written = worker.metric("envwatch_rows_written_total")
+        before = pipeline.stage_seconds([worker])
         timed = await pipeline.worker_run(pipe_settings, [worker], register, batch, None)
+        r["stage_us_batch"] = pipeline.stage_costs(before, pipeline.stage_seconds([worker]))
         r["pipeline_batch_readings_s"] = timed.rate(len(batch) * PER_BATCH)
         r["pipeline_batch_msgs_s"] = timed.rate(len(batch))
         r["pipeline_batch_rows_s"] = timed.rate(sum(m.rows for m in batch))
@@ -217,6 +221,8 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print()
     print(table(results))
+    print()
+    print(stage_table(results))
     print()
     print(notes(results))
     print(f"\nJSON: {out}")

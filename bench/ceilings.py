@@ -24,7 +24,7 @@ from streams.rows import Row, rows_of
 def decoders(register: Reference) -> dict[str, FeedDecoder]:
     return {
         feed: FeedDecoder(
-            feed,
+            FEEDS[feed],
             Rules(
                 known_sites=register.sites(feed),
                 earliest=datetime(2000, 1, 1, tzinfo=UTC),

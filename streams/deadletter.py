@@ -7,12 +7,12 @@ read them with any Kafka tool and a program can filter on them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from schemas.decode import Reject
-from streams.publish import send_confirmed
+from streams.publish import send
 
 HEADER_PREFIX = "envwatch.error."
 
@@ -37,14 +37,14 @@ def error_headers(feed: str, reason: str, code: str, **origin: str) -> list[tupl
 
 
 class DeadLetters:
-    """Publishes rejects and waits for the broker's confirmation before returning."""
+    """Sends rejects; the caller waits for the broker's confirmation before it commits."""
 
     def __init__(self, topic: Any) -> None:
         self._topic = topic
 
-    async def publish(self, rejected: Iterable[tuple[str, Reject, Any]]) -> None:
+    async def send(self, rejected: Iterable[tuple[str, Reject, Any]]) -> list[Awaitable[Any]]:
         """``(feed, reject, message)``: each reject with the message it came from."""
-        await send_confirmed(
+        return await send(
             self._topic,
             (
                 (message.key, reject.raw, headers_for(feed, reject, message))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from envwatch.kafka_config import kafka_python_config
+from envwatch.kafka_config import aiokafka_config
 from envwatch.settings import Settings
 from schemas.hj212.errors import Hj212Error, UnknownMnError, WrongPasswordError
 from schemas.hj212.factors import load_factors
@@ -187,7 +187,7 @@ async def run_gateway(settings: Settings, reference: Reference, host: str, port:
         asyncio.get_running_loop().add_signal_handler(sig, main.cancel)
     registry = CollectorRegistry()
     metrics = GatewayMetrics(registry)
-    producer = AIOKafkaProducer(**kafka_python_config(settings), acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**aiokafka_config(settings), acks="all", linger_ms=5)
     try:
         await producer.start()
         gateway = Gateway(settings, reference, producer, metrics)

@@ -29,6 +29,7 @@ from alerts.standards import ReadingError, rational, thousandths
 from alerts.standards.aqi_table import SubIndex, Table, table
 from alerts.standards.editions import NoEditionError, in_force
 from alerts.summaries import AirDay
+from alerts.validity import invalid, service
 from schemas.feeds.air import AirReading, Station
 
 POLLUTANTS = ("pm25", "pm10", "so2", "no2", "o3", "co")
@@ -71,24 +72,28 @@ class Window(msgspec.Struct, array_like=True):
     total: int = 0  # sum of the values kept in thousandths
     inexact: int = 0  # how many are kept as floats
 
-    def push(self, hour: int, value: float, keep: int, needed: int) -> tuple[int, int] | None:
-        """Add an hour's value (hours older than ``keep`` and a value of the same hour go);
-        returns the exact mean of the window when ``needed`` hours are present."""
+    def push(
+        self, hour: int, value: float | None, keep: int, needed: int
+    ) -> tuple[int, int] | None:
+        """Move the window on to ``hour`` (hours older than ``keep`` go) and add its value,
+        if any (replacing one of the same hour); returns the exact mean of the hours present
+        when ``needed`` of them are."""
         hours, values = self.hours, self.values
         while hours and hours[0] <= hour - keep:
             del hours[0]
             self._forget(values.pop(0))
-        while hours and hours[-1] >= hour:
-            hours.pop()
-            self._forget(values.pop())
-        hours.append(hour)
-        scaled = thousandths(value)
-        if scaled is None:
-            values.append(value)
-            self.inexact += 1
-        else:
-            values.append(scaled)
-            self.total += scaled
+        if value is not None:
+            while hours and hours[-1] >= hour:
+                hours.pop()
+                self._forget(values.pop())
+            hours.append(hour)
+            scaled = thousandths(value)
+            if scaled is None:
+                values.append(value)
+                self.inexact += 1
+            else:
+                values.append(scaled)
+                self.total += scaled
         n = len(values)
         if n < needed:
             return None
@@ -171,6 +176,10 @@ def judge(
         out.judged += 1
         period = reading.period
         values = VALUES(reading)
+        flags = reading.flags
+        if flags:  # a value flagged invalid counts as missing
+            bad = invalid(flags)
+            values = tuple(None if p in bad else v for p, v in zip(POLLUTANTS, values, strict=True))
         names = _NAMES[period]
         exported = state.values
         for name, value in zip(names, values, strict=True):
@@ -183,10 +192,14 @@ def judge(
         if period == "1h":
             _hourly(state, reading, stamp, values, rules, limit, alerts)
             _record_hour(state, station, stamp, values, out)
-        elif reading.pm25 is not None:  # a daily reading: its PM2.5 is a 24-hour mean
-            out.figures["pm25_24h"] = reading.pm25
+        else:
             alerts.reading(reading.ts, stamp, "")
-            alerts.above(PM25_KEY, reading.pm25, limit, limit * PM25_CLEAR)
+            pm25 = values[0]
+            if pm25 is not None:  # a daily reading: its PM2.5 is a 24-hour mean
+                out.figures["pm25_24h"] = pm25
+                alerts.above(PM25_KEY, pm25, limit, limit * PM25_CLEAR)
+        valid = [p for p, v in zip(POLLUTANTS, values, strict=True) if v is not None]
+        service(alerts, flags, valid, stamp)
     state.figures.update(out.figures)
     return state, out
 
@@ -201,30 +214,38 @@ def _hourly(
     alerts: Alerts,
 ) -> None:
     hour = int(stamp // HOUR)
+    pm25, _, so2, _, o3, _ = values
     windows = state.windows
-    pm25_24h = o3_8h = None
-    if reading.pm25 is not None:
-        pm25_24h = _window(windows, "pm25").push(hour, reading.pm25, 24, rules.hours_per_day)
-    if reading.o3 is not None:
-        o3_8h = _window(windows, "o3").push(hour, reading.o3, 8, rules.hours_per_8h)
+    # Moving means over the hours present in each window, whether or not this hour has one.
+    pm25_24h = _moving(windows, "pm25", hour, pm25, 24, rules.hours_per_day)
+    o3_8h = _moving(windows, "o3", hour, o3, 8, rules.hours_per_8h)
+    so2_24h = _moving(windows, "so2", hour, so2, 24, rules.hours_per_day)
 
     table = rules.aqi
+    seen = table.readings
     subs = []
+    index = 0
+    o3_sub = None
     try:
         for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
             if value is not None:
-                subs.append((pollutant, table.of_reading(pollutant.hourly, value)))
-        o3_sub = None
+                sub = seen[pollutant.hourly].get(value) or table.of_reading(pollutant.hourly, value)
+                subs.append((pollutant, sub))
+                if sub.value is not None:
+                    index = max(index, sub.value)
+                elif pollutant.name == "so2":  # note 2: above 800, the 24-hour mean's index
+                    index = max(index, _so2_24h_index(so2_24h, table))
+                else:
+                    index = max(index, 500)
         if o3_8h is not None:
             o3_sub = SubIndex(table.sub_index("o3_8h", *o3_8h), *o3_8h)
+            index = max(index, _o3_8h_index(o3_sub, o3, table))
     except ReadingError:  # an implausible value: no AQI this hour (and no out-of-range checks)
         subs, o3_sub = [], None
-    alerts.reading(reading.ts, stamp, table.edition if subs else "")
+    indexed = bool(subs) or o3_sub is not None  # the 8-hour O3 mean alone gives an AQI
+    alerts.reading(reading.ts, stamp, table.edition if indexed else "")
     out = alerts.outcome
-    if subs:
-        index = max(500 if s.value is None else s.value for _, s in subs)
-        if o3_sub is not None:
-            index = max(index, _o3_8h_index(o3_sub, reading, table))
+    if indexed:
         out.figures["aqi"] = index
         out.figures["aqi_category"] = table.category(index)
         alerts.above(LIGHT, index, 100, 100 * AQI_CLEAR)
@@ -233,24 +254,44 @@ def _hourly(
         mean = pm25_24h[0] / pm25_24h[1]
         out.figures["pm25_24h"] = mean
         alerts.above(PM25_KEY, mean, limit, limit * PM25_CLEAR)
-    recent = state.recent
+    recent, open_alerts = state.recent, alerts.alerts
     for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
         if value is not None:
             sensors.judge(alerts, recent, pollutant.name, value, pollutant.sensor)
     for pollutant, sub in subs:
-        _range_check(alerts, pollutant.out_of_range, pollutant.hourly, sub, table)
-    if o3_sub is not None and subs:
+        if sub.value is None or pollutant.out_of_range in open_alerts:
+            _range_check(alerts, pollutant.out_of_range, pollutant.hourly, sub, table)
+    if o3_sub is not None:
         _range_check(alerts, O3_8H_RANGE, "o3_8h", o3_sub, table)
 
 
-def _o3_8h_index(sub: SubIndex, reading: AirReading, table: Table) -> int:
+def _moving(
+    windows: dict[str, Window], pollutant: str, hour: int, value: float | None, keep: int, need: int
+) -> tuple[int, int] | None:
+    """A pollutant's moving mean at this hour: its window moved on, with this hour's value."""
+    window = windows.get(pollutant)
+    if window is None:
+        if value is None:
+            return None
+        window = windows[pollutant] = Window()
+    return window.push(hour, value, keep, need)
+
+
+def _o3_8h_index(sub: SubIndex, o3: float | None, table: Table) -> int:
     """Note 3 of HJ 633 Table 1: above its last breakpoint the O3 8-hour mean is reported by
-    the O3 1-hour value."""
+    the O3 1-hour value (500 without one)."""
     if sub.value is not None:
         return sub.value
-    assert reading.o3 is not None  # an 8-hour mean is computed on hours that carry O3
-    hourly = table.of_reading("o3_1h", reading.o3).value
+    hourly = None if o3 is None else table.of_reading("o3_1h", o3).value
     return 500 if hourly is None else hourly
+
+
+def _so2_24h_index(so2_24h: tuple[int, int] | None, table: Table) -> int:
+    """Note 2 of HJ 633 Table 1: above its last breakpoint an SO2 1-hour value gives no
+    sub-index; the SO2 sub-index is that of its 24-hour moving mean (500 without a valid one,
+    or above that table too)."""
+    daily = None if so2_24h is None else table.sub_index("so2_24h", *so2_24h)
+    return 500 if daily is None else daily
 
 
 def _range_check(alerts: Alerts, alert_key: str, key_: str, sub: SubIndex, table: Table) -> None:
@@ -262,13 +303,6 @@ def _range_check(alerts: Alerts, alert_key: str, key_: str, sub: SubIndex, table
         alerts.observe(
             alert_key, above, not above, sub.num / sub.den, top_num / top_den, sustain=False
         )
-
-
-def _window(windows: dict[str, Window], pollutant: str) -> Window:
-    window = windows.get(pollutant)
-    if window is None:
-        window = windows[pollutant] = Window()
-    return window
 
 
 def _record_hour(
@@ -328,18 +362,30 @@ def daily_means(today: dict[str, list[Kept | None]], local_day: int) -> dict[str
 def _best_window(hours: list[Kept | None], needed: int, windows: int) -> tuple[int, int] | None:
     """The highest of the day's 17 8-hour means with ``needed`` hours, when at least
     ``windows`` of them are valid (the daily maximum 8-hour O3, GB 3095 and HJ 663)."""
-    valid = []
+    if any(type(v) is float for v in hours):
+        exact = [None if v is None else _exact(v) for v in hours]
+        means = []
+        for i in range(17):
+            window = [v for v in exact[i : i + 8] if v is not None]
+            if len(window) >= needed:
+                means.append(sum(window, Fraction(0)) / len(window))
+        if len(means) < windows:
+            return None
+        best = max(means)
+        return best.numerator, best.denominator
+    total, count = [0], [0]  # running sums of the thousandths and of the hours present
+    for v in hours:
+        total.append(total[-1] + (v or 0))
+        count.append(count[-1] + (v is not None))
+    found, valid = (0, 1), 0
     for i in range(17):
-        window = [v for v in hours[i : i + 8] if v is not None]
-        if len(window) >= needed:
-            valid.append(_mean(window))
-    if len(valid) < windows:
-        return None
-    best = valid[0]
-    for num, den in valid[1:]:
-        if num * best[1] > best[0] * den:
-            best = (num, den)
-    return best
+        n = count[i + 8] - count[i]
+        if n >= needed:
+            valid += 1
+            s = total[i + 8] - total[i]
+            if s * found[1] > found[0] * n * 1000 or valid == 1:
+                found = (s, 1000 * n)
+    return found if valid >= windows else None
 
 
 def _exact(kept: Kept) -> Fraction:

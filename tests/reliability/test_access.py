@@ -30,7 +30,7 @@ from envwatch.embedded import (
     wait_for_port,
 )
 from schemas.migrate import migrate
-from schemas.reference import DEFAULT_DIR
+from schemas.reference import DEFAULT_DIR, load_reference
 from schemas.register_sync import sync_register
 from tests.support.grafana_macros import TimeRange, expand_sql, targets
 from tests.support.kafka_scripts import SECRETS, run_script
@@ -141,6 +141,24 @@ def test_reader_reads_exactly_what_the_dashboards_read(postgres, figures):
     figures(relations=len(relations), readable=len(relations) - len(refused), refused=refused)
     assert set(refused) == set(relations) - read
     assert {"alert_history", "schema_migrations", "readings_daily"} <= set(refused)
+
+
+def test_no_data_logger_password_reaches_the_database(postgres, figures):
+    """The gateway checks loggers' passwords from the register files; the sites table, which
+    the anonymous Grafana role reads, holds each logger's MN and never its password."""
+    registered = {
+        getattr(site, "pw", None)
+        for sites in load_reference().registers().values()
+        for site in sites.values()
+    } - {None, ""}
+    assert registered, "the shipped register names data loggers with passwords"
+    with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as reader:
+        rows = reader.execute("SELECT attrs::text FROM sites").fetchall()
+        with_mn = reader.execute("SELECT count(*) FROM sites WHERE attrs ? 'mn'").fetchone()
+    leaked = [pw for pw in registered for (attrs,) in rows if pw in attrs]
+    figures(passwords=len(registered), sites=len(rows), leaked=len(leaked))
+    assert with_mn is not None and with_mn[0] > 0
+    assert leaked == [] and not any('"pw"' in attrs for (attrs,) in rows)
 
 
 def test_a_long_reader_query_is_cancelled(postgres, figures):
