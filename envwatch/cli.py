@@ -21,6 +21,7 @@ COMMANDS = (
     "push",
     "checks",
     "notify",
+    "ack",
     "dashboards",
     "gateway",
 )

@@ -106,12 +106,46 @@ class Settings(BaseSettings):
     alert_clear_s: float = 3600.0
     targets_file: Path | None = None  # default: alerts/targets.toml, the plan's figures
     bad_day_budget_warning: int = 10  # warn when the year can absorb this few more bad days
-    notify_host: str = "0.0.0.0"
+    # The relay listens on loopback unless told otherwise (in a container: 0.0.0.0, with the
+    # port reachable only from Alertmanager's network). Every request must carry the bearer
+    # token (ENVWATCH_NOTIFY_TOKEN, or the file ENVWATCH_NOTIFY_TOKEN_FILE names).
+    notify_host: str = "127.0.0.1"
     notify_port: int = 9095
+    notify_token: SecretStr = SecretStr("")
     notify_wecom_url: SecretStr = SecretStr("")
     notify_dingtalk_url: SecretStr = SecretStr("")
     notify_dingtalk_secret: SecretStr = SecretStr("")
     notify_fallback_url: str = ""
+    # Further WeCom group robots by channel name (`?channel=NAME`), e.g. the escalation
+    # receivers' of alerts/alertmanager.yml, as JSON: {"supervisor": "https://qyapi...", ...}.
+    # A secret (the URLs hold the robots' keys), so it may come from a file too.
+    notify_robots: SecretStr = SecretStr("")
+
+    # Acknowledgement (docs/oncall.md): on when the database is configured. Tokens are signed
+    # with notify_ack_secret, or a key derived from the bearer token when it is empty.
+    notify_public_url: str = ""  # the relay behind the bureau's HTTPS proxy: acknowledge links
+    notify_ack_secret: SecretStr = SecretStr("")
+    notify_ack_ttl_s: float = Field(default=86400.0, gt=0)  # a link works this long
+    # The silence of an acknowledged alert is ended by the relay when the alert resolves; this
+    # is its end should the relay never see that.
+    notify_ack_silence_max_s: float = Field(default=7 * 86400.0, gt=0)
+    notify_ack_poll_s: float = Field(default=15.0, gt=0)  # asking Alertmanager what still fires
+    notify_ack_user_header: str = ""  # a header the proxy sets to the signed-in user's name
+    notify_dingtalk_app_secret: SecretStr = SecretStr("")  # the chat command's signatures
+    # Escalation of unacknowledged alerts: the waits before each level (the duty supervisor,
+    # then the director), per severity or "severity/county"; Prometheus compares alert ages
+    # with them (alerts/rules/escalation.yml) and Alertmanager routes by level.
+    notify_escalation_after_s: dict[str, list[float]] = Field(
+        default_factory=lambda: {"critical": [1800.0, 1800.0]}
+    )
+    alertmanager_url: str = "http://127.0.0.1:9093"
+
+    # Links in notifications: the addresses a phone opens, outside the stack's own network
+    # (the public Grafana behind the bureau's proxy, else grafana_url where that is already
+    # the public one, as the compose stack gives it to the relay; the published copy of
+    # docs/oncall.md).
+    public_grafana_url: str = ""
+    runbook_url: str = ""
 
     # HJ 212 gateway (`envwatch gateway`): data loggers connect here over TCP.
     gateway_host: str = "0.0.0.0"
@@ -129,7 +163,7 @@ class Settings(BaseSettings):
     # The loggers' minute-data interval (HJ 212 MinInterval): a 2051 packet covers this long.
     gateway_minute_interval_s: int = Field(default=600, ge=60, le=3600)
 
-    # Grafana: links in alerts, and `envwatch dashboards push`
+    # Grafana's API, for `envwatch dashboards push`
     grafana_url: str = "http://localhost:3000"
     grafana_token: SecretStr = SecretStr("")
 

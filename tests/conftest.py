@@ -22,6 +22,7 @@ from envwatch.settings import Settings, load_settings
 from schemas.migrate import migrate
 from schemas.register_sync import sync_register
 from streams.topics import ensure_topics
+from tests.support.relay import Relays, Robot
 from tests.support.services import EnvwatchProcess, GatewayProcess, WorkerProcess, own_postgres
 
 P = TypeVar("P", bound=EnvwatchProcess)
@@ -110,3 +111,17 @@ _windows = itertools.count()
 def window() -> datetime:
     """A start time no other test of the session uses, so row counts are this test's own."""
     return datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=10 * next(_windows))
+
+
+@pytest.fixture
+def robot() -> Robot:
+    """Stand-in WeCom / DingTalk robots that record what the relay posts."""
+    return Robot()
+
+
+@pytest.fixture
+def start_relay(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Starts `envwatch notify` processes (``start_relay(**env)`` returns its URL)."""
+    relays = Relays(tmp_path)
+    yield relays.start
+    relays.stop()
