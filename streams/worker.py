@@ -84,7 +84,7 @@ def build_worker_app(
     dead_letters = DeadLetters(topic(DEAD_LETTER))
     alert_events = AlertEvents(topic(ALERT_EVENTS))
     summaries = topic(SUMMARIES)
-    timing = Timing(settings.alert_for_s, settings.alert_clear_s)
+    timing = Timing(settings.alert_for_s, settings.alert_clear_s, settings.alert_service_s)
     engines: list[Checkpointed] = []
     for name, feed in feeds.items():
         judged = judgement(feed)
