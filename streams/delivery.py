@@ -23,9 +23,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP
 
 from alerts.metrics import Metrics
-from envwatch.kafka_config import aiokafka_config
-from envwatch.settings import Settings
+from streams.kafka_config import aiokafka_config
 from streams.offsets import Frontier, arrange
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 

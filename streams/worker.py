@@ -26,8 +26,6 @@ from alerts.feeds import judgement
 from alerts.judge import Timing
 from alerts.metrics import Metrics
 from alerts.targets import load_targets
-from envwatch.kafka_config import kafka_python_config
-from envwatch.settings import Settings
 from schemas.decode import FeedDecoder, Rules
 from schemas.feed import Feed
 from schemas.feeds import FEEDS
@@ -40,7 +38,9 @@ from streams.deadletter import DeadLetters
 from streams.delivery import Delivery, LogReader
 from streams.engine import Checkpointed, FeedEngine
 from streams.exporter import SiteExporter
+from streams.kafka_config import kafka_python_config
 from streams.lag import track_lag
+from streams.settings import Settings
 from streams.sink import ReadingSink
 from streams.states import StateStore
 from streams.topics import ALERT_EVENTS, DEAD_LETTER, SUMMARIES

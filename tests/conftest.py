@@ -18,9 +18,9 @@ import psycopg
 import pytest
 
 from envwatch.embedded import WRITER_ROLE, EmbeddedBroker, EmbeddedPostgres, free_port
-from envwatch.settings import Settings, load_settings
 from schemas.migrate import migrate
 from schemas.register_sync import sync_register
+from streams.settings import Settings, load_settings
 from streams.topics import ensure_topics
 from tests.support.relay import Relays, Robot
 from tests.support.services import EnvwatchProcess, GatewayProcess, WorkerProcess, own_postgres

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from envwatch.settings import PREFIX, Settings
+from streams.settings import PREFIX, Settings
 from tests.support.java_formats import jaas_options, load_properties
 from tests.support.kafka_scripts import SECRETS, run_script
 

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from envwatch.settings import Settings
+from streams.settings import Settings
 from tests.support.monitoring import Alertmanager, Webhook
 from tests.support.services import producer, wait_until
 

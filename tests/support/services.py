@@ -17,9 +17,9 @@ from typing import Any, Self
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from envwatch.embedded import EmbeddedPostgres, free_port, stop_process, wait_for_port, wait_until
-from envwatch.kafka_config import kafka_python_config
-from envwatch.settings import Settings
 from envwatch.summary import answers, scrape
+from streams.kafka_config import kafka_python_config
+from streams.settings import Settings
 
 
 @contextmanager
