@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.faults import FastAlertmanager
 from tests.support.monitoring import Prometheus, Webhook
+from tests.support.services import ProxiedBroker
 
 _FIGURES: list[tuple[str, dict[str, Any]]] = []
 
@@ -33,6 +34,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("reliability figures")
     for name, values in _FIGURES:
         terminalreporter.write_line(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+
+
+@pytest.fixture
+def proxied_broker(tmp_path: Path) -> Iterator[ProxiedBroker]:
+    """A broker of the test's own behind a proxy; ask for it before ``start_worker``, so that
+    the worker is stopped while the broker still answers."""
+    broker = ProxiedBroker(tmp_path / "broker.log").start()
+    yield broker
+    broker.stop()
 
 
 @pytest.fixture
