@@ -57,7 +57,7 @@ def monitoring(tmp_path: Path) -> Iterator[Callable[..., tuple[Webhook, Any, Pro
         started.append(webhook)
         am = FastAlertmanager(tmp_path, webhook).start()
         started.append(am)
-        prom = Prometheus(tmp_path, targets[0], am.port, targets=targets, **prometheus).start()
+        prom = Prometheus(tmp_path, targets[0], [am.port], targets=targets, **prometheus).start()
         started.append(prom)
         return webhook, am, prom
 

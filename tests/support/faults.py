@@ -180,10 +180,7 @@ class FastAlertmanager(Alertmanager):
         return self
 
     def _reloaded(self) -> bool:
-        from tests.support.monitoring import get_json
-
-        status = get_json(f"http://127.0.0.1:{self.port}/api/v2/status")
-        return f"repeat_interval: {self.heartbeat_every}" in status["config"]["original"]
+        return f"repeat_interval: {self.heartbeat_every}" in self.status()["config"]["original"]
 
 
 def am_alerts(am: Alertmanager, alertname: str) -> list[dict[str, Any]]:

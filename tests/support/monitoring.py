@@ -62,38 +62,74 @@ class Webhook:
         self.server.shutdown()
 
 
+def alertmanager_config(relay_url: str, deadman_url: str) -> str:
+    """The shipped routing with a test's addresses and waits: the one place where a test's
+    Alertmanager configuration is made. ``relay_url`` takes the place of the relay's
+    ``/alertmanager`` endpoint (``http://notify:9095/alertmanager``), ``deadman_url`` that of
+    the dead-man's switch."""
+    text = (ALERTS / "alertmanager.yml").read_text(encoding="utf-8")
+    text = text.replace("http://notify:9095/alertmanager", relay_url)
+    text = re.sub(r"url: http://deadman\S+", f"url: {deadman_url}", text)
+    text = re.sub(r"group_wait: \S+", "group_wait: 1s", text)
+    return re.sub(r"group_interval: \S+", "group_interval: 2s", text)
+
+
 @dataclass
 class Alertmanager:
+    """Notifications go to ``relay_url`` (default: the webhook, standing in for the relay).
+
+    With ``cluster_port`` it gossips with the Alertmanagers listening on the ``peers``
+    cluster ports, as an HA pair does; otherwise it runs alone.
+    """
+
     workdir: Path
     webhook: Webhook
     port: int = field(default_factory=free_port)
+    relay_url: str = ""
+    cluster_port: int | None = None
+    peers: list[int] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Alertmanager:
-        text = (ALERTS / "alertmanager.yml").read_text(encoding="utf-8")
-        text = text.replace("http://notify:9095/alertmanager", f"{self.webhook.url}/am")
-        text = re.sub(r"url: http://deadman\S+", f"url: {self.webhook.url}/deadman", text)
-        text = re.sub(r"group_wait: \S+", "group_wait: 1s", text)
-        text = re.sub(r"group_interval: \S+", "group_interval: 2s", text)
         config = self.workdir / "alertmanager.yml"
-        config.write_text(text, encoding="utf-8")
+        config.write_text(
+            alertmanager_config(
+                self.relay_url or f"{self.webhook.url}/am", f"{self.webhook.url}/deadman"
+            ),
+            encoding="utf-8",
+        )
+        if self.cluster_port is None:
+            cluster = ["--cluster.listen-address="]
+        else:
+            cluster = [
+                f"--cluster.listen-address=127.0.0.1:{self.cluster_port}",
+                *(f"--cluster.peer=127.0.0.1:{port}" for port in self.peers),
+                # A second member waits this long per place in the cluster before it sends
+                # what the first has not (default 15 s; gossip takes well under a second here).
+                "--cluster.peer-timeout=3s",
+            ]
         self.process = subprocess.Popen(
             [
                 "prometheus-alertmanager",
                 f"--config.file={config}",
                 f"--storage.path={self.workdir / 'am-data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
-                "--cluster.listen-address=",
+                # Each notification names the Alertmanager that sent it.
+                f"--web.external-url=http://127.0.0.1:{self.port}",
+                *cluster,
             ],
-            stdout=(self.workdir / "alertmanager.log").open("wb"),
+            stdout=(self.workdir / "alertmanager.log").open("ab"),
             stderr=subprocess.STDOUT,
         )
         wait_until(self._up, 20, "Alertmanager's API")
         return self
 
+    def status(self) -> dict[str, Any]:
+        return get_json(f"http://127.0.0.1:{self.port}/api/v2/status")
+
     def _up(self) -> bool:
         try:
-            return bool(get_json(f"http://127.0.0.1:{self.port}/api/v2/status"))
+            return bool(self.status())
         except OSError:
             return False
 
@@ -112,7 +148,7 @@ class Prometheus:
 
     workdir: Path
     worker_port: int
-    alertmanager_port: int
+    alertmanagers: list[int]  # ports; Prometheus sends every alert to each of them
     keep_firing_for: str = "30s"
     targets: list[int] = field(default_factory=list)
     rule_for: dict[str, str] = field(default_factory=dict)
@@ -139,7 +175,7 @@ class Prometheus:
                         "alertmanagers": [
                             {
                                 "static_configs": [
-                                    {"targets": [f"127.0.0.1:{self.alertmanager_port}"]}
+                                    {"targets": [f"127.0.0.1:{p}" for p in self.alertmanagers]}
                                 ]
                             }
                         ]
