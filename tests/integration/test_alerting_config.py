@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -24,6 +22,7 @@ from aiohttp import web
 
 from alerts.notify.format import dingtalk_sign
 from envwatch.embedded import free_port
+from tests.support.relay import Relay
 from tests.support.services import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,26 +147,17 @@ def robot() -> Robot:
 
 @pytest.fixture
 def start_relay(tmp_path: Path) -> Iterator[Any]:
-    processes: list[subprocess.Popen[bytes]] = []
+    relays: list[Relay] = []
 
     def start(**env: str) -> str:
-        port = free_port()
-        log = (tmp_path / f"relay-{port}.log").open("wb")
-        settings = {"ENVWATCH_NOTIFY_HOST": "127.0.0.1", "ENVWATCH_NOTIFY_PORT": str(port),
-                    "ENVWATCH_GRAFANA_URL": "http://grafana.example:3000"}  # fmt: skip
-        process = subprocess.Popen(
-            [sys.executable, "-m", "envwatch.cli", "notify"],
-            env=os.environ | settings | env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-        )  # fmt: skip
-        processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: get_json(f"{url}/healthz"), 20, "the relay's /healthz")
-        return url
+        relay = Relay(tmp_path / f"relay-{len(relays)}.log",
+                      {"ENVWATCH_GRAFANA_URL": "http://grafana.example:3000"} | env)  # fmt: skip
+        relays.append(relay)
+        return relay.start().url
 
     yield start
-    for process in processes:
-        process.terminate()
-        process.wait(10)
+    for relay in relays:
+        relay.stop()
 
 
 def get_json(url: str) -> Any:
