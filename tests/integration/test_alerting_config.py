@@ -22,6 +22,7 @@ from aiohttp import web
 
 from alerts.notify.format import dingtalk_sign
 from envwatch.embedded import free_port
+from tests.support.monitoring import alertmanager_config
 from tests.support.relay import Relay
 from tests.support.services import wait_until
 
@@ -268,10 +269,8 @@ def test_alertmanager_inhibits_the_warning_and_delivers_one_critical_message(
     """The shipped routing and inhibition, with the relay's address and short waits."""
     relay = start_relay(ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom",
                         ENVWATCH_NOTIFY_DINGTALK_URL=f"{robot.url}/dingtalk")  # fmt: skip
-    text = (ALERTS / "alertmanager.yml").read_text().replace("http://notify:9095", relay)
-    text = re.sub(r"group_wait: \S+", "group_wait: 1s", text)
     config = tmp_path / "alertmanager.yml"
-    config.write_text(text)
+    config.write_text(alertmanager_config(f"{relay}/alertmanager", f"{robot.url}/deadman"))
     port = free_port()
     am = subprocess.Popen(
         ["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={tmp_path}",

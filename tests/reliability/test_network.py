@@ -1,4 +1,4 @@
-"""The network between the worker and the broker cut for 30 s under load.
+"""The network between the worker and the broker cut for 30 s, under load and caught up.
 
 The test starts a broker of its own that advertises a TCP proxy's address
 (tests/support/services.py, ProxiedBroker), so every connection of the worker goes through the
@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 
 import psycopg
+import pytest
 
 from streams.topics import ensure_topics
 from tests.support.faults import (
@@ -42,14 +43,40 @@ NOT_WRITING = [
 ]
 
 
+# A pipeline alert, any but the always-firing heartbeat: what tells the platform team.
+PIPELINE_ALERTS = 'ALERTS{component="pipeline",alertstate="firing",alertname!="Watchdog"}'
+
+
+class NoAlertError(Exception):
+    """No pipeline alert fired while the worker was cut off."""
+
+
 def statuses(webhook: Webhook, alertname: str) -> list[str]:
     """Of a pipeline alert's notifications to the platform team (DingTalk)."""
     return [n["status"] for n in webhook.notifications(alertname, channel="dingtalk")]
 
 
-def test_broker_network_cut_30_s_under_load(
-    proxied_broker, settings, start_worker, postgres, monitoring, figures
+@pytest.mark.parametrize(
+    "cut_when",
+    [
+        "under-load",
+        pytest.param(
+            "caught-up",
+            marks=pytest.mark.xfail(
+                raises=NoAlertError,
+                strict=True,
+                reason="the worker's lag export keeps the end offsets it saw before the cut: "
+                "cut off with everything committed it exports 0 while readings pile up at the "
+                "broker, so no pipeline alert fires (streams/lag.py)",
+            ),
+        ),
+    ],
+)
+def test_broker_network_cut_30_s(
+    cut_when, proxied_broker, settings, start_worker, postgres, monitoring, figures
 ):
+    """Under load, the cut lands while the worker holds records it has not committed; caught
+    up, it lands when everything sent is stored and committed. Agencies send throughout."""
     broker = proxied_broker
     settings = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap})
     ensure_topics(settings)
@@ -63,7 +90,7 @@ def test_broker_network_cut_30_s_under_load(
     start = era()
     end = start + timedelta(hours=1000)
     hours = iter(range(0, 1000, HOURS_PER_ROUND))
-    sent = messages = 0
+    sent = messages = 0  # readings and messages (of 10 readings) sent
 
     def send_round() -> None:
         nonlocal sent, messages
@@ -73,18 +100,33 @@ def test_broker_network_cut_30_s_under_load(
         messages += len(batch)
 
     with psycopg.connect(postgres.url(), autocommit=True) as db:
-        for _ in range(3):  # the worker keeps up with the load, then the cut lands in it
+        for _ in range(3):  # the worker keeps up with the load
             send_round()
             time.sleep(ROUND_S)
-        send_round()
+        if cut_when == "under-load":
+            send_round()
+            wait_until(
+                lambda: stored(db, STATIONS, start, end) > sent - 1000,
+                30,
+                "the worker to store some of the last round",
+                every_s=0.02,
+            )
+        else:
+            wait_until(
+                lambda: (
+                    committed(settings) == messages and worker.metric("envwatch_consumer_lag") == 0
+                ),
+                30,
+                "every offset committed and no lag exported",
+            )
         dropped = broker.proxy.cut(worker.process.pid)
         cut_at = time.monotonic()
-        at_cut, commits_while_cut = stored(db, STATIONS, start, end), set()
-        alert_s = None
+        at_cut, committed_at_cut = stored(db, STATIONS, start, end), committed(settings)
+        commits_while_cut, alerted = {committed_at_cut}, {}
         for n in range(1, CUT_S // ROUND_S + 1):
             while time.monotonic() < cut_at + n * ROUND_S:
-                if alert_s is None and prom.firing("WorkerNotWriting"):
-                    alert_s = time.monotonic() - cut_at
+                for alert in prom.query(PIPELINE_ALERTS):
+                    alerted.setdefault(alert["metric"]["alertname"], time.monotonic() - cut_at)
                 time.sleep(0.5)
             if n < CUT_S // ROUND_S:
                 send_round()
@@ -98,11 +140,12 @@ def test_broker_network_cut_30_s_under_load(
         wait_until(lambda: committed(settings) == messages, 60, "offsets", every_s=0.5)
         rows = stored(db, STATIONS, start, end)
         distinct = distinct_readings(db, STATIONS, start, end)
-    wait_until(
-        lambda: "resolved" in (s := statuses(webhook, "WorkerNotWriting")) or s,
-        30,
-        "WorkerNotWriting firing, then resolved",
-    )
+    if alerted:
+        wait_until(
+            lambda: "resolved" in (s := statuses(webhook, "WorkerNotWriting")) or s,
+            30,
+            "WorkerNotWriting firing, then resolved",
+        )
     time.sleep(4)  # two group intervals after the last notification
     heavy = firing_sites(webhook, "AirAqiHeavy")
     resolved = [n for n in webhook.notifications("AirAqiHeavy") if n["status"] == "resolved"]
@@ -115,18 +158,21 @@ def test_broker_network_cut_30_s_under_load(
         records_refetched=int(worker.metric("envwatch_records_refetched_total")),
         notifications=len(heavy),
         worker_not_writing=not_writing,
+        alerts_while_cut={name: round(s, 1) for name, s in alerted.items()},
         stored_at_cut=at_cut,
         stored_while_cut=stored_while_cut,
         committed_while_cut=sorted(commits_while_cut),
         connections_reset=dropped,
         connections_refused=broker.proxy.refused,
-        alert_after_s=alert_s and round(alert_s, 1),
         caught_up_after_s=round(caught_up_s, 1),
     )
     assert worker.process.poll() is None, "the worker must ride out the cut"
     assert rows == distinct == sent
     assert len(commits_while_cut) == 1, "no offset can move while the worker is cut off"
-    assert alert_s is not None, "WorkerNotWriting must fire while the worker is cut off"
-    assert not_writing == ["firing", "resolved"]
     assert sorted(heavy) == sorted(BREACHING), "each AirAqiHeavy exactly once"
     assert not resolved
+    if cut_when == "under-load":
+        assert committed_at_cut < messages, "the cut must land in the load"
+    if not alerted:
+        raise NoAlertError(f"{sent - at_cut} readings waited at the broker; no pipeline alert")
+    assert not_writing == ["firing", "resolved"]

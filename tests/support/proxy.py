@@ -42,7 +42,6 @@ class TcpProxy:
 
     target: tuple[str, int] | Path
     port: int = field(default_factory=free_port)
-    accepted: int = 0
     dropped: int = 0  # connections reset by a cut
     refused: int = 0  # connections reset on arrival while cut
     _cut: bool = False
@@ -106,7 +105,6 @@ class TcpProxy:
         return link.inode is not None and link.inode in _socket_inodes(self._cut_pid)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
         link = _Link(writer, inode=_client_inode(writer.get_extra_info("peername")[1], self.port))
         if self._is_cut(link):
             self.refused += 1
