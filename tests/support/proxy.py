@@ -35,6 +35,11 @@ class _Link:
     upstream: asyncio.StreamWriter | None = None
     inode: int | None = None  # of the client's socket, to tell which process owns it
 
+    def reset(self) -> None:
+        _reset(self.client)
+        if self.upstream is not None:
+            _reset(self.upstream)
+
 
 @dataclass
 class TcpProxy:
@@ -80,9 +85,7 @@ class TcpProxy:
         self._cut, self._cut_pid = True, pid
         victims = [link for link in self._links if self._is_cut(link)]
         for link in victims:
-            _reset(link.client)
-            if link.upstream is not None:
-                _reset(link.upstream)
+            link.reset()
         self.dropped += len(victims)
         return len(victims)
 
@@ -93,9 +96,7 @@ class TcpProxy:
         if self._server is not None:
             self._server.close()
         for link in list(self._links):
-            _reset(link.client)
-            if link.upstream is not None:
-                _reset(link.upstream)
+            link.reset()
 
     def _is_cut(self, link: _Link) -> bool:
         if not self._cut:
