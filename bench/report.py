@@ -79,6 +79,7 @@ LINES = (
         "< 1 KB",
         lambda r: r.get("state_bytes_per_site_param", 1e9) < 1024,
     ),
+    Line("soak: RSS growth per 1M readings", "soak_rss_growth_bytes_per_million", "bytes"),
     Line("two workers, single-reading msgs", "scaleout_msgs_s", "msgs/s", "pipeline_single_msgs_s"),
     Line(
         "scale-out ratio (two / one)",
@@ -146,5 +147,9 @@ def notes(results: Mapping[str, Any]) -> str:
         "scaleout_rows_in_db",
         "scaleout_rows_duplicate",
         "scaleout_readings_per_worker",
+        "soak_readings",
+        "soak_seconds",
+        "soak_readings_s",
+        "soak_rss_bytes",
     )
     return "\n".join(f"{k}: {results[k]}" for k in keys if k in results)
