@@ -3,10 +3,11 @@
 A worker that leaks grows with the readings it has handled, not with the sites it knows, so
 the figure is RSS growth per million readings, fitted over the second half of the run: by
 then every site's state has filled (its windows span a day of reading time, and 2 million
-readings cover about four weeks of each site's), and what still grows is kept per reading. The readings are the throughput
-runs' (the register's feed mix in batches of 60, sites taken in turn so that each site's time
-moves forward), generated round by round and sent at most two rounds ahead of the worker, so
-the broker never holds a backlog the worker could not work off.
+readings cover about four weeks of each site's), and what still grows is kept per reading.
+The readings are the throughput runs' (the register's feed mix in batches of 60, sites taken
+in turn so that each site's time moves forward), generated round by round and sent at most
+two rounds ahead of the worker, so the broker never holds a backlog the worker could not
+work off.
 """
 
 from __future__ import annotations
