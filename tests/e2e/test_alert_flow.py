@@ -48,7 +48,7 @@ def register(tmp_path: Path) -> Path:
 def monitoring(settings, tmp_path):
     webhook = Webhook()
     am = Alertmanager(tmp_path, webhook).start()
-    prom = Prometheus(tmp_path, settings.metrics_port, am.port).start()
+    prom = Prometheus(tmp_path, settings.metrics_port, [am.port]).start()
     yield webhook, prom
     prom.stop()
     am.stop()

@@ -300,13 +300,13 @@ def _sources(command: str) -> str:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
             todo += [n for n in names if n.split(".")[0] in PROJECT]
-    skipped = {ROOT / "envwatch/settings.py", ROOT / "envwatch/failures.py"}
+    skipped = {ROOT / "streams/settings.py", ROOT / "envwatch/failures.py"}
     return "\n".join(t for p, t in zip(sorted(seen), texts, strict=False) if p not in skipped)
 
 
 def _readers() -> dict[str, set[str]]:
     """Setting field -> the names that read it: itself, and the Settings members using it."""
-    tree = ast.parse((ROOT / "envwatch/settings.py").read_text())
+    tree = ast.parse((ROOT / "streams/settings.py").read_text())
     (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings"]
     uses = {
         f.name: {
