@@ -121,6 +121,8 @@ def build_worker_app(
 
     reader = LogReader(settings)
     delivery = Delivery(reader, metrics)
+    # The broker answered the start-up check (check_services): the first contact.
+    metrics.broker_contact.set_to_current_time()
     batching = [(e, settings.batch_within_s) for e in engines] + [(city, settings.targets_within_s)]
     register_agents(app, settings, batching, delivery)
     track_lag(app, metrics, delivery)
