@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -199,7 +200,14 @@ def figure_families(feeds: Mapping[str, Feed]) -> dict[str, Family]:
     return out
 
 
-Series = Mapping[tuple[str, tuple[str, ...]], float]  # (family key, label values) -> value
+Sample = tuple[tuple[str, tuple[str, ...]], float]  # ((family key, label values), value)
+
+
+class Series(Protocol):
+    """An owner's series: a mapping of (family key, label values) to the value, or anything
+    else that yields those pairs when asked (a compact record rendered at scrape time)."""
+
+    def items(self) -> Iterable[Sample]: ...
 
 
 class SiteSeries(Collector):
@@ -215,9 +223,6 @@ class SiteSeries(Collector):
         self.families = families
         self._owners: dict[Hashable, Series] = {}
         registry.register(self)
-
-    def get(self, owner: Hashable) -> Series:
-        return self._owners.get(owner, {})
 
     def put(self, owner: Hashable, series: Series) -> None:
         self._owners[owner] = series

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     session_timeout_s: float = 8.0
     # How often each partition's stored prefix is committed: what a restart reads twice.
     commit_interval_s: float = Field(default=1.0, gt=0)
+    # Site states a worker keeps decoded, the most recently used; the others stay encoded in
+    # their state table (a decoded state is several times its record).
+    state_cache_sites: int = Field(default=4096, ge=1)
     db_retry_max_s: float = 10.0
 
     # Validation

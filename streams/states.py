@@ -18,6 +18,7 @@ batch plus one, which is the true end only when that batch holds one record.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -35,30 +36,36 @@ def checkpoint_value(next_offset: int | None) -> bytes:
 
 
 class StateStore(Generic[S]):
-    def __init__(self, table: Any, state_type: type[S]) -> None:
+    """A feed's site states: encoded in the table, and the ``cached`` most recently used
+    ones kept decoded (a decoded state is several times the size of its record, and a
+    province has many more sites than are active in any one batch)."""
+
+    def __init__(self, table: Any, state_type: type[S], cached: int = 4096) -> None:
         self.table = table
         self.state_type = state_type
+        self.cached = cached
         self._decode = msgspec.msgpack.Decoder(tuple[int, state_type]).decode  # type: ignore[valid-type]
         self._encode = msgspec.msgpack.Encoder().encode
-        self._states: dict[str, S] = {}
-        self._partition: dict[str, int] = {}
-        self._dirty: set[str] = set()
+        self._states: OrderedDict[str, S] = OrderedDict()  # least recently used first
+        self._partition: dict[str, int] = {}  # every owned site the worker has a state of
+        self._dirty: set[str] = set()  # changed since the last checkpoint
         self.owned: set[int] = set()
 
     def get(self, site: str) -> S:
         """The site's state: kept, or read from the table, or new."""
         state = self._states.get(site)
-        if state is None:
-            stored = self.table.data.get(site.encode())
-            state = self._decode(stored)[1] if stored else self.state_type()
-        return state
+        if state is not None:
+            self._states.move_to_end(site)
+            return state
+        stored = self.table.data.get(site.encode())
+        return self._decode(stored)[1] if stored else self.state_type()
 
     def put(self, site: str, state: S, partition: int) -> bool:
         """Keep a site's new state for the next checkpoint; False (and forgotten) when its
         partition is no longer this worker's (revoked while the batch was judged)."""
         if partition not in self.owned:
             return False
-        self._states[site] = state
+        self._keep(site, state)
         self._partition[site] = partition
         self._dirty.add(site)
         return True
@@ -69,9 +76,10 @@ class StateStore(Generic[S]):
         data = self.table.data
         for site in self._dirty:
             key = site.encode()
-            value = self._encode((self._partition[site], self._states[site]))
-            data[key] = value
-            records.append((key, value, self._partition[site]))
+            state = self._states.get(site)
+            if state is not None:
+                data[key] = self._encode((self._partition[site], state))
+            records.append((key, data[key], self._partition[site]))
         self._dirty.clear()
         return records
 
@@ -79,7 +87,7 @@ class StateStore(Generic[S]):
         """Records a checkpoint could not deliver: their sites are dirty again."""
         for key, _, _ in records:
             site = key.decode()
-            if site in self._states:
+            if site in self._partition:
                 self._dirty.add(site)
 
     def recover(self, owned: set[int]) -> Iterator[tuple[str, S]]:
@@ -91,13 +99,14 @@ class StateStore(Generic[S]):
             if key == CHECKPOINT_KEY:
                 continue
             site = key.decode()
-            if site in self._states:
-                yield site, self._states[site]
+            state = self._states.get(site)
+            if state is not None:
+                yield site, state
                 continue
             partition, state = self._decode(stored)
             if partition in owned:
-                self._states[site] = state
                 self._partition[site] = partition
+                self._keep(site, state)
                 yield site, state
 
     def revoke(self, partitions: Iterable[int]) -> list[str]:
@@ -108,6 +117,15 @@ class StateStore(Generic[S]):
         for site in sites:
             self._forget(site)
         return sites
+
+    def _keep(self, site: str, state: S) -> None:
+        states = self._states
+        states[site] = state
+        states.move_to_end(site)
+        while len(states) > self.cached:
+            old, old_state = states.popitem(last=False)
+            if old in self._dirty:  # its record is made now; the checkpoint sends it
+                self.table.data[old.encode()] = self._encode((self._partition[old], old_state))
 
     def _forget(self, site: str) -> None:
         self._states.pop(site, None)

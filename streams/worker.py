@@ -73,7 +73,7 @@ def build_worker_app(
         table = app.Table(
             name, default=None, key_type=bytes, value_type=bytes, partitions=partitions
         )
-        return StateStore(table, state_type)
+        return StateStore(table, state_type, settings.state_cache_sites)
 
     rules = Rules(
         known_sites=frozenset(),

@@ -1,8 +1,9 @@
 """The feeds' judgements: one module per feed, named by its entry in the registry.
 
 A judgement module has ``State`` (the site state it keeps, a :class:`~alerts.judge.SiteState`),
-``judge(state, site, readings, context) -> (state, outcome)``, ``FIGURES`` (the figures it
-exports, name -> help text; the series is ``envwatch_<feed>_<figure>``) and
+``judge(state, site, readings, context) -> (state, outcome)``, ``VALUE_NAMES`` (the latest
+values it keeps in ``state.values``, exported as ``envwatch_reading_value``), ``FIGURES`` (the
+figures it exports, name -> help text; the series is ``envwatch_<feed>_<figure>``) and
 ``figure_labels(site)`` with ``FIGURE_LABELS`` (labels its figures carry besides site and
 county). Pure: the engine in ``streams/`` does the I/O around it.
 """
@@ -20,6 +21,7 @@ from schemas.feed import Feed
 
 class Judgement(Protocol):
     State: type[SiteState]
+    VALUE_NAMES: tuple[str, ...]
     FIGURES: Mapping[str, str]
     FIGURE_LABELS: tuple[str, ...]
 

@@ -157,6 +157,7 @@ def figure_labels(site: Station) -> tuple[str, ...]:
 
 
 _NAMES = {period: tuple(f"{p}_{period}" for p in POLLUTANTS) for period in ("1h", "24h")}
+VALUE_NAMES = (*_NAMES["1h"], *_NAMES["24h"])  # the latest values it exports
 
 
 def judge(

@@ -30,6 +30,7 @@ class EnergyState(SiteState, kw_only=True, omit_defaults=True):
 
 
 State = EnergyState
+VALUE_NAMES = (*CARRIERS, "output_10k_yuan")  # the latest values it exports
 FIGURES = {
     "intensity": "tce per 10,000 yuan of output, latest period",
     "ytd_tce": "Energy use so far this year, tonnes of coal equivalent",

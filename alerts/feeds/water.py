@@ -40,6 +40,7 @@ class WaterState(SiteState, kw_only=True, omit_defaults=True):
 
 
 State = WaterState
+VALUE_NAMES = (*WIRE, "temp")  # the latest values it exports
 FIGURES = {"class": "Class 1-6 of a section's latest sample (6: worse than V)"}
 FIGURE_LABELS = ("control_level",)
 

@@ -91,3 +91,23 @@ def test_states_reach_the_table_once_per_checkpoint_with_their_partition():
     assert recovered == (STATION.id, state)
     assert list(StateStore(table, air.AirState).recover({0})) == []
     assert other.revoke({1}) == [STATION.id]
+
+
+def test_states_beyond_the_cache_stay_in_the_table_and_reach_the_checkpoint():
+    table = SimpleNamespace(data={})
+    store = StateStore(table, air.AirState, cached=2)
+    store.owned = {0}
+    start = datetime(2025, 12, 1, tzinfo=UTC)
+    sites = [f"air-s{n}" for n in range(5)]
+    for n, site in enumerate(sites):
+        state, _ = air.judge(store.get(site), STATION, [reading(start, 10.0 + n)], CONTEXT)
+        assert store.put(site, state, 0)
+    assert len(store._states) == 2  # the two most recent
+    evicted = store.get(sites[0])  # read back from its record
+    assert evicted.values["pm25_1h"] == 10.0
+    records = store.checkpoint()
+    assert sorted(key.decode() for key, _, _ in records) == sites
+    fresh = StateStore(table, air.AirState)
+    assert {site: state.values["pm25_1h"] for site, state in fresh.recover({0})} == {
+        site: 10.0 + n for n, site in enumerate(sites)
+    }
