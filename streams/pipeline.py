@@ -27,7 +27,7 @@ from streams.deadletter import DeadLetters
 from streams.delivery import Delivery, Record
 from streams.judging import Judged
 from streams.publish import send_confirmed
-from streams.rows import Row, rows_of
+from streams.rows import Row, row_of
 from streams.sink import ReadingSink
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class Pipeline:
         transitions = judged.events
         rows: list[Row] = []
         for reading, _ in valid:
-            rows.extend(rows_of(feed, reading))
+            rows.append(row_of(feed, reading))
         started = time.perf_counter()
         stored = await self.sinks[feed].write(rows, transitions)
         self.metrics.write_seconds.labels(feed).observe(time.perf_counter() - started)

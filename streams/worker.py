@@ -13,6 +13,7 @@ from alerts.metrics import Metrics
 from alerts.targets import load_targets
 from envwatch.settings import Settings
 from schemas.decode import FeedDecoder, Rules
+from schemas.feed import Feed
 from schemas.feeds import FEEDS
 from schemas.reference import load_reference
 from streams.agents import register_agents
@@ -44,9 +45,10 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
         for feed in FEEDS
     }
 
-    def sink() -> ReadingSink:
+    def sink(feed: Feed | None) -> ReadingSink:
         return ReadingSink(
             settings.database_url.get_secret_value(),
+            feed,
             settings.db_retry_max_s,
             on_error=lambda _exc: metrics.db_errors.inc(),
         )
@@ -58,7 +60,7 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
     delivery = Delivery(reader, metrics)
     pipeline = Pipeline(
         decoders={feed: FeedDecoder(FEEDS[feed], rules[feed]) for feed in FEEDS},
-        sinks={feed: sink() for feed in FEEDS},
+        sinks={feed: sink(FEEDS[feed]) for feed in FEEDS},
         dead_letters=DeadLetters(topic(DEAD_LETTER)),
         alert_events=AlertEvents(topic(ALERT_EVENTS)),
         summaries=topic(SUMMARIES),
@@ -74,7 +76,7 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
         app,
         settings,
         lambda table: TargetTracker(table, targets, metrics, settings.bad_day_budget_warning),
-        sink(),
+        sink(None),  # the city targets store alert transitions only
         pipeline.alert_events,
         delivery,
     )
