@@ -53,10 +53,9 @@ class Aggregate(NamedTuple):
 # start_offset is always NULL: the refresh window reaches back to the oldest reading, so a
 # late, replayed or corrected reading of any age is re-aggregated at the next run; a refresh
 # only recomputes buckets whose rows changed.
-AGGREGATES = (
-    Aggregate("hourly", "hour", "1 hour", "30 minutes"),
-    Aggregate("daily", "day", "1 hour", "1 hour"),
-)
+HOURLY = Aggregate("hourly", "hour", "1 hour", "30 minutes")
+DAILY = Aggregate("daily", "day", "1 hour", "1 hour")
+AGGREGATES = (HOURLY, DAILY)
 
 
 def table(feed: Feed) -> str:
@@ -129,10 +128,15 @@ def valid_function() -> sql.Composed:
     ).format(sql.Identifier(VALID), flags)
 
 
-def valid(q: Quantity) -> sql.Composed:
-    """The validity of one quantity of a row: its value and its flag (by wire name)."""
-    return sql.SQL("{}({}, flags ->> {})").format(
-        sql.Identifier(VALID), sql.Identifier(q.attr), sql.Literal(q.wire)
+def valid(q: Quantity, row: str | None = None) -> sql.Composed:
+    """The validity of one quantity of a row (of ``row``, an alias, if given): its value and
+    its flag, found by the quantity's wire name."""
+    names = (row,) if row else ()
+    return sql.SQL("{}({}, {} ->> {})").format(
+        sql.Identifier(VALID),
+        sql.Identifier(*names, q.attr),
+        sql.Identifier(*names, "flags"),
+        sql.Literal(q.wire),
     )
 
 

@@ -51,7 +51,7 @@ def test_names_are_identifiers_and_flags_are_read_by_wire_name():
     assert '"do" float8' in ddl and '"arsenic" float8' in ddl  # "do" is a reserved word
     assert '"site_id" text NOT NULL, "ts" timestamptz NOT NULL' in ddl
     validity = tables.valid(next(q for q in WATER.quantities if q.attr == "arsenic")).as_string()
-    assert validity == '"valid_value"("arsenic", flags ->> \'as\')'
+    assert validity == '"valid_value"("arsenic", "flags" ->> \'as\')'
     function = tables.valid_function().as_string()
     assert "flag IN ('N', 'S')" in function
 
