@@ -8,16 +8,18 @@ AQI and its PM2.5 mean are kept, so the state of a whole year stays a few kiloby
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 
-from alerts.air_day import CHINA
 from alerts.conditions import Check
+from alerts.judge import Alerts, Outcome, Timing, key
 from alerts.lifecycle import AlertState, Observation
 from alerts.standards import ReadingError, aqi
+from alerts.standards.editions import CST
+from alerts.summaries import AirDay, Summary
 from alerts.targets import SectionClass, Targets, good_day_progress, sections_progress
 
 OPEN_DAYS = 2
@@ -62,12 +64,12 @@ def city_aqi(stations: Mapping[str, Mapping[str, float]], day: date) -> int | No
     """Daily AQI of the mean of the stations' valid daily concentrations, by the day's edition."""
     pooled: dict[str, list[float]] = {}
     for means in stations.values():
-        for key, value in means.items():
-            pooled.setdefault(key, []).append(value)
+        for figure, value in means.items():
+            pooled.setdefault(figure, []).append(value)
     if "pm25_24h" not in pooled:
         return None
     try:
-        at = datetime(day.year, day.month, day.day, 12, tzinfo=CHINA)
+        at = datetime(day.year, day.month, day.day, 12, tzinfo=CST)
         return aqi.daily_aqi({k: sum(v) / len(v) for k, v in pooled.items()}, at=at).aqi
     except ReadingError:
         return None
@@ -136,3 +138,32 @@ def progress(
             len(result.class5_or_worse), targets.class5_max, result.class5_status
         )
     return figures, checks
+
+
+def judge(
+    state: CityState, summaries: Sequence[Summary], targets: Targets, budget_warning: int
+) -> tuple[CityState, dict[str, Figure], Outcome]:
+    """A batch of summaries applied to the city's state: the target figures as they stand,
+    and the target alerts' transitions, judged as of the newest day."""
+    for summary in summaries:
+        if isinstance(summary, AirDay):
+            add_air_day(state, date.fromisoformat(summary.day), summary.site, summary.means)
+        else:
+            add_section_class(state, summary.site, summary.level, summary.water_class)
+    as_of = as_of_day(state)
+    figures, checks = progress(state, as_of, targets, budget_warning)
+    out = Outcome()
+    alerts = Alerts(state, "city", "city", "all", Timing(0, 0), out)
+    at = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+    alerts.reading(at, at.timestamp(), "")
+    for check in checks:
+        obs = check.observation
+        name = key(check.condition, check.parameter)
+        alerts.observe(name, obs.breach, obs.clear, obs.value, obs.limit, sustain=False)
+    return state, figures, out
+
+
+def as_of_day(state: CityState) -> date:
+    """The newest day the city has heard of (today when it has heard of none)."""
+    days = list(state.open_days) + list(state.closed_aqi)
+    return date.fromisoformat(max(days)) if days else datetime.now(UTC).date()

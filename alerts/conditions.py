@@ -1,13 +1,13 @@
-"""Alert conditions: a reading and its site's state in, observations out. Pure.
+"""The alert conditions: their severities and thresholds, in one place. Pure data.
 
-Each function returns ``Check`` values, one per condition it could judge; a condition it
-cannot judge (an average without enough valid hours, a pollutant not measured) is left out,
-so the alert holds its state rather than resolving on missing data.
+The feeds' judgements (``alerts/feeds``) and the city's targets (``alerts/city.py``) apply
+them; a condition that cannot be judged on a reading (an average without enough valid hours,
+a pollutant not measured) is not observed, so its alert holds rather than resolving on
+missing data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
 from alerts.lifecycle import Observation
@@ -52,108 +52,3 @@ class Check(NamedTuple):
     @property
     def severity(self) -> Severity:
         return SEVERITY[self.condition]
-
-
-def above(
-    condition: str,
-    parameter: str,
-    value: float,
-    limit: float,
-    clear_at: float,
-    sustain: bool = True,
-) -> Check:
-    """Breach strictly above ``limit``; clear at or below ``clear_at``."""
-    obs = Observation(breach=value > limit, clear=value <= clear_at, value=value, limit=limit)
-    return Check(condition, parameter, obs, sustain)
-
-
-def air_checks(aqi: int | None, pm25_24h: float | None, pm25_limit: float) -> list[Check]:
-    checks = []
-    if aqi is not None:
-        checks.append(above("air_aqi_light", "aqi", aqi, 100, 100 * AQI_CLEAR))
-        checks.append(above("air_aqi_heavy", "aqi", aqi, 200, 200 * AQI_CLEAR))
-    if pm25_24h is not None:
-        checks.append(
-            above("air_pm25_24h", "pm25_24h", pm25_24h, pm25_limit, pm25_limit * PM25_CLEAR)
-        )
-    return checks
-
-
-def water_checks(
-    water_class: int, target_class: int, controlling: str, drinking_source: bool
-) -> list[Check]:
-    """Classes are 1-6 (6 is worse than V); a sample is judged alone, without a sustain time."""
-    checks = [
-        above(
-            "water_above_target",
-            controlling,
-            water_class,
-            target_class,
-            target_class,
-            sustain=False,
-        ),
-        above("water_class_v", controlling, water_class, 4, 4, sustain=False),
-    ]
-    if drinking_source:
-        checks.append(
-            above(
-                "water_drinking_source",
-                controlling,
-                water_class,
-                target_class,
-                target_class,
-                sustain=False,
-            )
-        )
-    return checks
-
-
-def energy_checks(intensity: float | None, quota: float) -> list[Check]:
-    if intensity is None:
-        return []
-    return [above("energy_unit_intensity", "intensity", intensity, quota, quota, sustain=False)]
-
-
-def _median(values: Sequence[float]) -> float:
-    """The median, as statistics.median has it, without its generality (it runs per reading)."""
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def quality_checks(recent: Mapping[str, Sequence[float]]) -> list[Check]:
-    """Sensor faults per parameter, from its recent values (oldest first, newest last)."""
-    checks = []
-    for parameter, values in recent.items():
-        if len(values) >= FLATLINE_COUNT:
-            tail = values[-FLATLINE_COUNT:]
-            flat = tail.count(tail[-1]) == FLATLINE_COUNT
-            obs = Observation(breach=flat, clear=not flat, value=tail[-1], limit=FLATLINE_COUNT)
-            checks.append(Check("dq_flatline", parameter, obs, sustain=False))
-        floor = SPIKE_FLOOR.get(parameter.partition("_")[0])
-        if floor is not None and len(values) >= 4:
-            median = _median(values[:-1])
-            newest = values[-1]
-            spike = newest > SPIKE_FACTOR * median and newest - median > floor
-            obs = Observation(
-                breach=spike,
-                clear=not spike,
-                value=newest,
-                limit=max(SPIKE_FACTOR * median, median + floor),
-            )
-            checks.append(Check("dq_spike", parameter, obs, sustain=False))
-    return checks
-
-
-def range_checks(subs: Mapping[str, tuple[float, float]]) -> list[Check]:
-    """Inputs above the top breakpoint of the AQI table (key -> (value, top)): physically
-    possible, reported as IAQI 500, and worth a look at the instrument."""
-    return [
-        Check(
-            "dq_out_of_range",
-            key,
-            Observation(breach=value > top, clear=value <= top, value=value, limit=top),
-            sustain=False,
-        )
-        for key, (value, top) in subs.items()
-    ]

@@ -13,43 +13,47 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from alerts.feeds import judgement
+from schemas.feed import Feed
+from schemas.feeds import FEEDS
+
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, feeds: Mapping[str, Feed] = FEEDS) -> None:
         self.registry = registry
         # Pipeline health
         self.messages = Counter(
-            "envwatch_messages_consumed",
+            "envwatch_messages_consumed_total",
             "Messages consumed from a feed topic",
             ["feed"],
             registry=registry,
         )
         self.readings = Counter(
-            "envwatch_readings_consumed",
+            "envwatch_readings_consumed_total",
             "Valid readings decoded from a feed",
             ["feed"],
             registry=registry,
         )
         self.rows_written = Counter(
-            "envwatch_rows_written",
+            "envwatch_rows_written_total",
             "New rows stored in the readings table",
             ["feed"],
             registry=registry,
         )
         self.rows_duplicate = Counter(
-            "envwatch_rows_duplicate",
+            "envwatch_rows_duplicate_total",
             "Rows already stored (a re-sent reading)",
             ["feed"],
             registry=registry,
         )
         self.dead_letters = Counter(
-            "envwatch_dead_letters",
+            "envwatch_dead_letters_total",
             "Messages or batch elements sent to the dead-letter topic",
             ["feed", "reason"],
             registry=registry,
         )
         self.db_errors = Counter(
-            "envwatch_db_write_errors",
+            "envwatch_db_write_errors_total",
             "Failed database write attempts (each is retried)",
             registry=registry,
         )
@@ -76,15 +80,28 @@ class Metrics:
             registry=registry,
         )
         self.records_refetched = Counter(
-            "envwatch_records_refetched",
+            "envwatch_records_refetched_total",
             "Records the stream skipped, read again by offset before the batch went on",
             ["topic"],
             registry=registry,
         )
         self.records_redelivered = Counter(
-            "envwatch_records_redelivered",
+            "envwatch_records_redelivered_total",
             "Records handed over again after they were stored (after a rebalance); dropped",
             ["topic"],
+            registry=registry,
+        )
+        self.state_records = Counter(
+            "envwatch_state_changelog_records_total",
+            "Site states written to a state table's changelog (one per site per checkpoint)",
+            ["feed"],
+            registry=registry,
+        )
+        self.stage_seconds = Counter(
+            "envwatch_stage_seconds_total",
+            "Seconds a feed's batches spent in each stage (decode, dead_letter, state, judge,"
+            " rows, write, publish, export)",
+            ["feed", "stage"],
             registry=registry,
         )
         self.lag = Gauge(
@@ -94,7 +111,7 @@ class Metrics:
             registry=registry,
         )
         # Per site: latest values, judged figures, firing alerts
-        self.sites = SiteSeries(SITE_FAMILIES, registry)
+        self.sites = SiteSeries(SITE_FAMILIES | figure_families(feeds), registry)
         self.target_value = Gauge(
             "envwatch_target_value",
             "Progress figure of a plan target (ratios in %)",
@@ -117,7 +134,7 @@ class Metrics:
             registry=registry,
         )
         self.alert_transitions = Counter(
-            "envwatch_alert_transitions",
+            "envwatch_alert_transitions_total",
             "Alert transitions decided by the worker",
             ["condition", "transition"],
             registry=registry,
@@ -135,7 +152,7 @@ _SITE = ("feed", "site", "county")
 _FIGURE = ("site", "county")
 _ALERT = ("condition", "severity", "county", "site", "parameter", "feed")
 
-# Keys: what the exporter names a series by; figure keys are "<feed>_<figure>".
+# Keys: what the exporter names a series by; the feeds' figures are keyed "<feed>_<figure>".
 SITE_FAMILIES: dict[str, Family] = {
     "value": Family(
         "envwatch_reading_value", "Latest value of a parameter at a site", (*_SITE, "parameter")
@@ -153,26 +170,6 @@ SITE_FAMILIES: dict[str, Family] = {
         "A site's reporting interval from the register",
         _SITE,
     ),
-    "air_aqi": Family("envwatch_air_aqi", "Hourly (real-time) AQI of a station", _FIGURE),
-    "air_aqi_category": Family(
-        "envwatch_air_aqi_category", "AQI category 1-6 of a station", _FIGURE
-    ),
-    "air_pm25_24h": Family(
-        "envwatch_air_pm25_24h", "PM2.5 24-hour moving mean, when valid (>= 20 hours)", _FIGURE
-    ),
-    "water_class": Family(
-        "envwatch_water_class",
-        "Class 1-6 of a section's latest sample (6: worse than V)",
-        (*_FIGURE, "control_level"),
-    ),
-    "energy_intensity": Family(
-        "envwatch_energy_intensity", "tce per 10,000 yuan of output, latest period", _FIGURE
-    ),
-    "energy_ytd_tce": Family(
-        "envwatch_energy_ytd_tce",
-        "Energy use so far this year, tonnes of coal equivalent",
-        _FIGURE,
-    ),
     "alert_value": Family(
         "envwatch_alert_value", "Value of the quantity behind a firing alert", _ALERT
     ),
@@ -184,6 +181,17 @@ SITE_FAMILIES: dict[str, Family] = {
     ),
 }
 ALERT_FAMILIES = ("alert_value", "alert_limit", "alert_since")
+
+
+def figure_families(feeds: Mapping[str, Feed]) -> dict[str, Family]:
+    """Each feed's judged figures, as its judgement module declares them."""
+    out = {}
+    for name, feed in feeds.items():
+        judged = judgement(feed)
+        labels = (*_FIGURE, *judged.FIGURE_LABELS)
+        for figure, doc in judged.FIGURES.items():
+            out[f"{name}_{figure}"] = Family(f"envwatch_{name}_{figure}", doc, labels)
+    return out
 
 Series = Mapping[tuple[str, tuple[str, ...]], float]  # (family key, label values) -> value
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import faust
@@ -135,6 +135,13 @@ class Delivery:
                 yield records
                 self.stored(records)
 
+    async def prime(self, tps: Iterable[TP]) -> None:
+        """Partitions just assigned: known from their committed offsets before any record,
+        so their lag is exported even while they are quiet."""
+        for tp in tps:
+            if not self.frontier.knows(tp):
+                self.frontier.start(tp, await self.reader.committed(tp))
+
     async def arrange(self, records: Iterable[Record]) -> list[Record]:
         by_tp: dict[TP, list[Record]] = defaultdict(list)
         for record in records:
@@ -167,12 +174,15 @@ class Delivery:
         for tp, offsets in by_tp.items():
             self.frontier.stored(tp, offsets)
 
-    async def commit(self, consumer: Any) -> None:
-        """Commit each owned partition's stored prefix, if it moved."""
-        offsets = self.frontier.uncommitted()
+    def uncommitted(self, topic: str) -> dict[TP, int]:
+        """Each owned partition of ``topic`` whose stored prefix moved since its commit."""
+        return {tp: at for tp, at in self.frontier.uncommitted().items() if tp.topic == topic}
+
+    async def commit(self, consumer: Any, offsets: Mapping[TP, int]) -> None:
+        """Commit these stored prefixes (the next offset to read, per partition)."""
         # Faust's consumer commits through its own group membership; its public commit()
         # only knows Faust's acknowledgements, which these topics do not use.
-        if offsets and await consumer._commit(offsets):
+        if offsets and await consumer._commit(dict(offsets)):
             self.frontier.committed(offsets)
 
     def committed(self, tp: TP) -> int | None:

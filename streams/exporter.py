@@ -1,88 +1,60 @@
-"""Per-site series: latest values, judged figures and firing alerts, owned by partition.
+"""Per-site series, derived from the site's state alone: what a worker exports about a site.
 
-A worker exports only the sites of the partitions it owns; when a rebalance takes a
-partition away, every series of its sites is removed, so two workers never export the same
-site and a dashboard never shows a stale value from a worker that gave the site up.
+A site's series are its state's last reading time, the wall-clock time its last reading
+arrived, its latest values and judged figures, and its firing alerts. Being a function of
+the state, they are the same whichever worker owns the site: after a restart or a
+rebalance the new owner exports every site it took over from the recovered state before it
+consumes anything, and a worker that gives a partition up removes every series of its
+sites, so no alert is ever exported by two workers or left behind.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-from alerts.judge import Firing
-from alerts.metrics import ALERT_FAMILIES, Metrics, Series
+from alerts.feeds import Judgement, judgement
+from alerts.judge import Firing, SiteState, firing
+from alerts.metrics import SiteSeries
+from schemas.feed import Feed
+
+Series = dict[tuple[str, tuple[str, ...]], float]
 
 
 class SiteExporter:
-    def __init__(self, metrics: Metrics) -> None:
-        self.series = metrics.sites
-        self._partition: dict[tuple[str, str], int] = {}
+    def __init__(self, series: SiteSeries, feeds: Mapping[str, Feed]) -> None:
+        self.series = series
+        self._judgements = {name: judgement(feed) for name, feed in feeds.items()}
 
-    def update(
-        self,
-        feed: str,
-        site: str,
-        county: str,
-        partition: int,
-        interval_s: float,
-        values: Mapping[str, float],
-        seen_at: float,
-        figures: Mapping[str, float],
-        firing: Iterable[Firing],
-        extra: tuple[str, ...] = (),
-    ) -> None:
-        """Export one site's state after a batch; ``extra`` completes the feed's figure labels.
+    def export(self, feed: str, site: Any, state: SiteState) -> None:
+        self.series.put((feed, site.id), site_series(feed, site, state, self._judgements[feed]))
 
-        Values and figures not given now keep their last value; alerts are exactly ``firing``.
-        """
-        owner = (feed, site)
-        self._partition[owner] = partition
-        labels = (feed, site, county)
-        new: dict[tuple[str, tuple[str, ...]], float] = {
-            key: value
-            for key, value in self.series.get(owner).items()
-            if key[0] not in ALERT_FAMILIES
-        }
-        new[("last_received", labels)] = time.time()
-        new[("expected_interval", labels)] = interval_s
-        new[("last_seen", labels)] = seen_at
-        for parameter, value in values.items():
-            new[("value", (*labels, parameter))] = value
-        for name, value in figures.items():
-            family = f"{feed}_{name}"
-            if family in self.series.families:
-                new[(family, (site, county, *extra))] = value
-        new |= alert_series(feed, site, county, firing)
-        self.series.put(owner, new)
-
-    def exports(self, feed: str, site: str) -> bool:
-        return (feed, site) in self._partition
-
-    def restore_alerts(
-        self, feed: str, site: str, county: str, partition: int, firing: Iterable[Firing]
-    ) -> None:
-        """After a restart or a rebalance: the firing alerts of a site from its stored state,
-        before its next reading, so that an incident is neither resolved nor fired anew."""
-        owner = (feed, site)
-        self._partition.setdefault(owner, partition)
-        self.series.put(
-            owner, {**self.series.get(owner), **alert_series(feed, site, county, firing)}
-        )
-
-    def drop_partitions(self, feed_partitions: Iterable[tuple[str, int]]) -> int:
-        """Remove every series of the sites on these (feed, partition) pairs."""
-        gone = set(feed_partitions)
-        dropped = [owner for owner, p in self._partition.items() if (owner[0], p) in gone]
-        for owner in dropped:
-            self.series.drop(owner)
-            del self._partition[owner]
-        return len(dropped)
+    def drop(self, feed: str, sites: Iterable[str]) -> None:
+        for site in sites:
+            self.series.drop((feed, site))
 
 
-def alert_series(feed: str, site: str, county: str, firing: Iterable[Firing]) -> Series:
-    out: dict[tuple[str, tuple[str, ...]], float] = {}
-    for alert in firing:
+def site_series(feed: str, site: Any, state: SiteState, judged: Judgement) -> Series:
+    labels = (feed, site.id, site.county)
+    out: Series = {("expected_interval", labels): site.interval_s}
+    if state.received_at:
+        out[("last_received", labels)] = state.received_at
+    if state.last_at:
+        out[("last_seen", labels)] = state.last_at
+    for parameter, value in state.values.items():
+        out[("value", (*labels, parameter))] = value
+    if state.figures:
+        figure = (site.id, site.county, *judged.figure_labels(site))
+        for name, value in state.figures.items():
+            if name in judged.FIGURES:
+                out[(f"{feed}_{name}", figure)] = value
+    out |= alert_series(feed, site.id, site.county, firing(state))
+    return out
+
+
+def alert_series(feed: str, site: str, county: str, alerts: Iterable[Firing]) -> Series:
+    out: Series = {}
+    for alert in alerts:
         labels = (alert.condition, alert.severity, county, site, alert.parameter, feed)
         out[("alert_value", labels)] = alert.value
         out[("alert_limit", labels)] = alert.limit

@@ -10,16 +10,21 @@ Headers = list[tuple[str, bytes]] | None
 
 
 async def send_confirmed(
-    topic: Any, messages: Iterable[tuple[bytes | None, bytes, Headers]]
+    topic: Any,
+    messages: Iterable[tuple[bytes | None, bytes, Headers]],
+    partitions: Iterable[int | None] | None = None,
 ) -> None:
-    """Send ``(key, value, headers)`` messages, then wait until the broker has confirmed all.
+    """Send ``(key, value, headers)`` messages, then wait until the broker has confirmed all;
+    ``partitions`` names each message's partition (default: the producer's partitioner).
 
     All are sent before any is awaited, so a batch's messages share the producer's round
     trips instead of paying one each. force=True sends now instead of attaching the send to
     the current event: the confirmations must come before the batch counts as stored.
     """
+    messages = list(messages)
+    chosen = [None] * len(messages) if partitions is None else list(partitions)
     pending = [
-        await topic.send(key=key, value=value, headers=headers, force=True)
-        for key, value, headers in messages
+        await topic.send(key=key, value=value, headers=headers, partition=partition, force=True)
+        for (key, value, headers), partition in zip(messages, chosen, strict=True)
     ]
     await asyncio.gather(*pending)

@@ -1,4 +1,4 @@
-"""Readings to rows: a reading's row of its feed table, and its values by parameter name."""
+"""Readings to rows: a reading's row of its feed table, and its rows in the old layout."""
 
 from __future__ import annotations
 
@@ -30,9 +30,8 @@ def _fields(feed: str) -> tuple[tuple[str, str], ...]:
 
 def rows_of(feed: str, reading: Reading) -> list[ParameterRow]:
     """A reading as one (ts, feed, site, parameter, value, ts_end) per measured parameter: the
-    names the exporter labels its series with (``streams/judging.py``), and the layout of the
-    old ``readings`` table. Air parameters carry their averaging period (``pm25_1h``), as the
-    AQI keys do."""
+    rows of the old ``readings`` table (migration 009 moves them; the tests and the storage
+    benchmark write them). Air parameters carry their averaging period (``pm25_1h``)."""
     site = reading.site()
     if isinstance(reading, EnergyReading):
         ts, ts_end = reading.period_start, reading.period_end

@@ -1,14 +1,27 @@
-"""Wires one worker process: reference data, decoders, sinks, topics, metrics, agents."""
+"""Wires one worker process: register, decoders, state tables, engines, agents, checkpoints.
+
+Every feed of the registry gets the same parts: its decoder, its state table and store, its
+sink and its engine. A checkpoint runs every ``commit_interval_s`` for each engine, and on a
+revocation before the partitions go; after each rebalance, once Faust has recovered the
+tables, every engine exports the sites it owns from their states before consuming.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import faust
 import mode
 from prometheus_client import CollectorRegistry, start_http_server
 
+from alerts.city import CityState
+from alerts.feeds import judgement
+from alerts.judge import Timing
 from alerts.metrics import Metrics
 from alerts.targets import load_targets
 from envwatch.settings import Settings
@@ -17,33 +30,31 @@ from schemas.feed import Feed
 from schemas.feeds import FEEDS
 from schemas.reference import load_reference
 from streams.agents import register_agents
-from streams.agents.targets import TargetTracker, register_targets
 from streams.alert_events import AlertEvents
 from streams.app import create_app
+from streams.city import CityEngine
 from streams.deadletter import DeadLetters
 from streams.delivery import Delivery, LogReader
+from streams.engine import Checkpointed, FeedEngine
 from streams.exporter import SiteExporter
 from streams.lag import track_lag
-from streams.pipeline import Pipeline
 from streams.sink import ReadingSink
-from streams.topics import ALERT_EVENTS, DEAD_LETTER, SUMMARIES, feed_topic
+from streams.states import StateStore
+from streams.topics import ALERT_EVENTS, DEAD_LETTER, SUMMARIES
 
 log = logging.getLogger(__name__)
+# How long a revocation waits for a batch in progress before the partitions go without its
+# checkpoint (the next owner then replays it: at least once, stored once).
+REVOKE_WAIT_S = 5.0
 
 
-def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
+def build_worker_app(
+    settings: Settings, registry: CollectorRegistry, feeds: Mapping[str, Feed] = FEEDS
+) -> faust.App:
     app = create_app(settings)
-    reference = load_reference(settings.reference_dir)
-    metrics = Metrics(registry)
-    rules = {
-        feed: Rules(
-            known_sites=reference.sites(feed),
-            max_future=timedelta(seconds=settings.max_future_s),
-            earliest=datetime(settings.earliest_year, 1, 1, tzinfo=UTC),
-            max_bytes=settings.max_message_bytes,
-        )
-        for feed in FEEDS
-    }
+    reference = load_reference(settings.reference_dir, feeds)
+    metrics = Metrics(registry, feeds)
+    exporter = SiteExporter(metrics.sites, feeds)
 
     def sink(feed: Feed | None) -> ReadingSink:
         return ReadingSink(
@@ -56,47 +67,82 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
     def topic(name: str) -> faust.TopicT:
         return app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
 
-    reader = LogReader(settings)
-    delivery = Delivery(reader, metrics)
-    pipeline = Pipeline(
-        decoders={feed: FeedDecoder(FEEDS[feed], rules[feed]) for feed in FEEDS},
-        sinks={feed: sink(FEEDS[feed]) for feed in FEEDS},
-        dead_letters=DeadLetters(topic(DEAD_LETTER)),
-        alert_events=AlertEvents(topic(ALERT_EVENTS)),
-        summaries=topic(SUMMARIES),
-        metrics=metrics,
-        delivery=delivery,
+    def store(name: str, state_type: type, partitions: int) -> StateStore[Any]:
+        table = app.Table(
+            name, default=None, key_type=bytes, value_type=bytes, partitions=partitions
+        )
+        return StateStore(table, state_type)
+
+    rules = Rules(
+        known_sites=frozenset(),
+        max_future=timedelta(seconds=settings.max_future_s),
+        earliest=datetime(settings.earliest_year, 1, 1, tzinfo=UTC),
+        max_bytes=settings.max_message_bytes,
     )
-    exporter = SiteExporter(metrics)
+    dead_letters = DeadLetters(topic(DEAD_LETTER))
+    alert_events = AlertEvents(topic(ALERT_EVENTS))
+    summaries = topic(SUMMARIES)
+    timing = Timing(settings.alert_for_s, settings.alert_clear_s)
+    engines: list[Checkpointed] = []
+    for name, feed in feeds.items():
+        judged = judgement(feed)
+        sites = reference.sites(name)
+        engines.append(
+            FeedEngine(
+                feed=feed,
+                topic=settings.topic(name),
+                judgement=judged,
+                decoder=FeedDecoder(feed, dataclasses.replace(rules, known_sites=sites)),
+                sites=sites,
+                store=store(f"{name}-state", judged.State, settings.topic_partitions),
+                sink=sink(feed),
+                dead_letters=dead_letters,
+                alert_events=alert_events,
+                summaries=summaries,
+                metrics=metrics,
+                exporter=exporter,
+                timing=timing,
+            )
+        )
+    targets = load_targets(settings.targets_file) if settings.targets_file else load_targets()
+    city = CityEngine(
+        topic=settings.topic(SUMMARIES),
+        store=store("city-state", CityState, 1),
+        targets=targets,
+        budget_warning=settings.bad_day_budget_warning,
+        sink=sink(None),  # the city's alert transitions only
+        alert_events=alert_events,
+        metrics=metrics,
+    )
     for county in reference.counties.values():
         metrics.county_cap.labels(county.code).set(county.energy_cap_tce)
-    register_agents(app, settings, pipeline, reference, exporter)
-    targets = load_targets(settings.targets_file) if settings.targets_file else load_targets()
-    register_targets(
-        app,
-        settings,
-        lambda table: TargetTracker(table, targets, metrics, settings.bad_day_budget_warning),
-        sink(None),  # the city targets store alert transitions only
-        pipeline.alert_events,
-        delivery,
-    )
+
+    reader = LogReader(settings)
+    delivery = Delivery(reader, metrics)
+    batching = [(e, settings.batch_within_s) for e in engines] + [(city, settings.targets_within_s)]
+    register_agents(app, settings, batching, delivery)
     track_lag(app, metrics, delivery)
-    feeds_by_topic = {feed_topic(settings, feed): feed for feed in FEEDS}
+    everything: list[Any] = [*engines, city]
+
+    for engine in everything:
+        _on_recovered(app, engine, delivery)
+
+    async def checkpoint(wait_s: float) -> None:
+        await asyncio.gather(*(e.checkpoint(delivery, app.consumer, wait_s) for e in everything))
 
     @app.timer(settings.commit_interval_s)
-    async def _commit() -> None:
-        await delivery.commit(app.consumer)
+    async def _checkpoint() -> None:
+        await checkpoint(settings.commit_interval_s)
 
     @app.on_partitions_revoked.connect
-    async def _drop_revoked(_app: faust.App, revoked: set, **_kwargs: object) -> None:
-        await delivery.commit(app.consumer)  # still a member: fewer records read twice
+    async def _revoked(_app: faust.App, revoked: set, **_kwargs: object) -> None:
+        await checkpoint(REVOKE_WAIT_S)  # still a member: fewer records read twice
         delivery.forget(revoked)
-        pairs = [
-            (feeds_by_topic[tp.topic], tp.partition) for tp in revoked if tp.topic in feeds_by_topic
-        ]
-        dropped = exporter.drop_partitions(pairs)
-        if dropped:
-            log.info("partitions revoked: stopped exporting %d sites", dropped)
+        for engine in everything:
+            gone = {tp.partition for tp in revoked if tp.topic == engine.topic}
+            if gone:
+                engine.revoke(gone)
+        log.info("partitions revoked: %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked))
 
     @app.service
     class _CloseReader(mode.Service):
@@ -104,6 +150,17 @@ def build_worker_app(settings: Settings, registry: CollectorRegistry) -> faust.A
             await reader.stop()
 
     return app
+
+
+def _on_recovered(app: faust.App, engine: Any, delivery: Delivery) -> None:
+    """After each rebalance, once Faust has recovered the engine's table."""
+
+    async def recovered() -> None:
+        tps = {tp for tp in app.consumer.assignment() if tp.topic == engine.topic}
+        await delivery.prime(tps)
+        engine.recover({tp.partition for tp in tps})
+
+    engine.store.table.on_recover(recovered)
 
 
 def run_worker(settings: Settings) -> int:

@@ -60,5 +60,35 @@ def _float_fraction(value: float) -> Fraction:
     return Fraction(_float_decimal(value))
 
 
+_THOUSANDTHS: dict[float, int | None] = {}
+# Below this a float's shortest decimal with at most three places is the only such decimal that
+# rounds to it (two such decimals are 0.001 apart, an ulp only from about 4e12).
+_SCALED_BELOW = 1e12
+
+
+def thousandths(value: float) -> int | None:
+    """``value`` in thousandths when its decimal (its shortest repr) has at most three places,
+    else None; readings repeat their values, so the answers are remembered."""
+    try:
+        return _THOUSANDTHS[value]
+    except KeyError:
+        pass
+    scaled = round(value * 1000)
+    found = scaled if abs(value) < _SCALED_BELOW and scaled / 1000 == value else None
+    if len(_THOUSANDTHS) > 1 << 17:
+        _THOUSANDTHS.clear()
+    _THOUSANDTHS[value] = found
+    return found
+
+
+def rational(value: float) -> tuple[int, int]:
+    """``value`` as the exact rational of its decimal, (numerator, denominator)."""
+    scaled = thousandths(value)
+    if scaled is not None:
+        return scaled, 1000
+    exact_value = _float_fraction(value)
+    return exact_value.numerator, exact_value.denominator
+
+
 # Exact sums of decimals: enough digits for any sum of readings, and an error if not.
 EXACT_SUM = Context(prec=200, traps=[Inexact, Rounded])

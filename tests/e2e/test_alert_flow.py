@@ -17,9 +17,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from envwatch.embedded import free_port
 from schemas.reference import DEFAULT_DIR
 from tests.support.monitoring import Alertmanager, Prometheus, Webhook
-from tests.support.services import producer, wait_until
+from tests.support.services import committed, producer, wait_until
 
 STATION = "air-pujiang-01"
 QUIET = "air-pujiang-02"  # reports every 5 s in this test's register, then falls silent
@@ -140,3 +141,32 @@ def test_a_silent_station_raises_the_silence_alert(
         if a["labels"]["site"] == QUIET
     ]
     assert alert["status"] == "firing" and alert["labels"]["county"] == "pujiang"
+
+
+def test_a_station_silent_since_before_a_restart_raises_the_silence_alert(
+    settings, start_worker, register, window, tmp_path
+):
+    env = {"ENVWATCH_REFERENCE_DIR": str(register)}
+    worker = start_worker(settings, **env)
+    send(settings, window, range(0, 2), pm25=30.0, station=QUIET)
+    last = "envwatch_site_last_received_timestamp_seconds"
+    wait_until(lambda: worker.metric(last, site=QUIET) > 0, 30, "the station's series")
+    wait_until(lambda: committed(settings) == 2, 30, "its offsets committed after its state")
+    assert worker.process is not None
+    worker.process.kill()  # kill -9: nothing is saved on the way out
+    worker.process.wait()
+
+    restarted = start_worker(settings, **env)  # and the station sends nothing more
+    received = wait_until(
+        lambda: restarted.metric(last, site=QUIET), 60, "the silent station exported from its state"
+    )
+    assert received < time.time() - 1, "the arrival time is the one from before the restart"
+    prom = Prometheus(tmp_path, settings.metrics_port, free_port()).start()
+    try:
+        wait_until(
+            lambda: any(a.get("site") == QUIET for a in prom.firing("SiteSilent")),
+            60,
+            "SiteSilent from a Prometheus that never saw the worker before the restart",
+        )
+    finally:
+        prom.stop()

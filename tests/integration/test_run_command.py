@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from envwatch.embedded import free_port
 
 SUMMARY = re.compile(r"readings/s \| (\d+) readings \| (\d+) rows stored")
 
 
-def test_run_starts_everything_and_readings_reach_the_database(tmp_path):
+@pytest.fixture
+def empty_folder() -> Iterator[Path]:
+    """An empty folder of its own, outside pytest's: the embedded PostgreSQL runs as a service
+    user and must keep reaching its data while other pytest sessions start."""
+    folder = Path(tempfile.mkdtemp(prefix="envwatch-run-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_run_starts_everything_and_readings_reach_the_database(empty_folder):
+    tmp_path = empty_folder
     env = os.environ | {
         "ENVWATCH_METRICS_PORT": str(free_port()),
         "ENVWATCH_WORKER_WEB_PORT": str(free_port()),

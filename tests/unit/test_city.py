@@ -6,44 +6,70 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from alerts.air_day import CHINA, local_slot, record_hour
-from alerts.city import CityState, add_air_day, add_section_class, city_aqi, daily_aqis, progress
+from alerts.city import (
+    CityState,
+    add_air_day,
+    add_section_class,
+    city_aqi,
+    daily_aqis,
+    judge,
+    progress,
+)
+from alerts.feeds import air
+from alerts.feeds.air import AirState
+from alerts.judge import Context, Timing, firing
+from alerts.standards.editions import CST
+from alerts.summaries import AirDay, SectionClass
 from alerts.targets import load_targets
+from schemas.feeds.air import AirReading, Station
 
 TARGETS = load_targets()
+STATION = Station("s1", "测试站", "yiwu", 29.3, 120.1, 2, 3600, True)
+CONTEXT = Context(Timing(3600, 3600), 0.0)
+
+
+def day_of(hours: list[tuple[datetime, dict[str, float]]]) -> list[AirDay]:
+    """The daily summaries a station's hourly readings close."""
+    state, summaries = AirState(), []
+    for at, values in hours:
+        _, out = air.judge(state, STATION, [AirReading(station_id="s1", ts=at, **values)], CONTEXT)
+        summaries += out.summaries
+    return summaries
 
 
 def test_hour_ending_at_midnight_belongs_to_the_day_before():
-    assert local_slot(datetime(2025, 6, 2, 0, 0, tzinfo=CHINA)) == (date(2025, 6, 1), 23)
-    assert local_slot(datetime(2025, 6, 2, 1, 0, tzinfo=CHINA)) == (date(2025, 6, 2), 0)
+    # 20 hours ending 05:00 .. 24:00 of June 1: valid only if the hour ending at midnight counts.
+    start = datetime(2025, 6, 1, 5, 0, tzinfo=CST)
+    hours = [(start + timedelta(hours=h), {"pm25": 40.0}) for h in range(20)]
+    (closed,) = day_of([*hours, (datetime(2025, 6, 2, 1, 0, tzinfo=CST), {"pm25": 1.0})])
+    assert (closed.day, closed.means) == ("2025-06-01", {"pm25_24h": 40.0})
+    assert day_of([*hours, (datetime(2025, 6, 2, 0, 30, tzinfo=CST), {"pm25": 1.0})]) == []
 
 
 def test_day_closes_with_valid_means_only():
-    day, today, closed = "", {}, None
-    start = datetime(2025, 6, 1, 1, 0, tzinfo=CHINA)
+    start = datetime(2025, 6, 1, 1, 0, tzinfo=CST)
+    hours = []
     for h in range(24):
         values = {"pm25": 40.0, "o3": 100.0 + h}
         if h < 19:
             values["no2"] = 30.0  # 19 valid hours of NO2: its mean is not valid
-        day, today, closed = record_hour(day, today, start + timedelta(hours=h), values)
-        assert closed is None
-    day, today, closed = record_hour(day, today, start + timedelta(hours=24), {"pm25": 10.0})
-    assert closed is not None
-    finished, means = closed
-    assert finished == date(2025, 6, 1)
+        hours.append((start + timedelta(hours=h), values))
+    assert day_of(hours) == []
+    (closed,) = day_of([*hours, (start + timedelta(hours=24), {"pm25": 10.0})])
+    assert closed.day == "2025-06-01"
+    means = closed.means
     assert means["pm25_24h"] == pytest.approx(40.0)
     assert "no2_24h" not in means
     assert means["o3_1h"] == 123.0
     assert means["o3_8h"] == pytest.approx(sum(range(116, 124)) / 8)  # the last window
-    assert day == "2025-06-02"
 
 
 def test_an_hour_of_a_closed_day_is_not_counted_again():
-    day, today, _ = record_hour(
-        "2025-06-02", {}, datetime(2025, 6, 2, 5, tzinfo=CHINA), {"pm25": 1.0}
-    )
-    again = record_hour(day, today, datetime(2025, 6, 1, 5, tzinfo=CHINA), {"pm25": 99.0})
-    assert again == (day, today, None)
+    start = datetime(2025, 6, 1, 1, 0, tzinfo=CST)
+    hours = [(start + timedelta(hours=h), {"pm25": 40.0}) for h in range(24)]
+    late = (datetime(2025, 6, 1, 5, 0, tzinfo=CST), {"pm25": 999.0})
+    (closed,) = day_of([*hours, (start + timedelta(hours=25), {"pm25": 1.0}), late])
+    assert closed.means == {"pm25_24h": 40.0}
 
 
 def test_city_aqi_is_the_aqi_of_the_mean_concentrations():
@@ -118,3 +144,30 @@ def test_section_shares_by_level():
     assert (boundary.observation.value, boundary.observation.limit) == pytest.approx((80, 90))
     # 80% of boundary sections (target 90%) and 11 of 14 overall (78.6%, target > 80%).
     assert {c.parameter for c in checks if c.observation.breach} == {"county_boundary", "overall"}
+
+
+def section(site: str, water_class: int, level: str = "national") -> SectionClass:
+    return SectionClass(site=site, level=level, water_class=water_class)
+
+
+def test_summary_batches_accumulate_in_the_city_state():
+    state, _, _ = judge(CityState(), [section("w1", 2)], TARGETS, 10)
+    state, figures, _ = judge(state, [section("w2", 3)], TARGETS, 10)
+    assert state.sections == {"w1": ("national", 2), "w2": ("national", 3)}
+    assert figures["water_class3_ratio"].value == 1.0
+
+
+def test_the_class3_share_alert_fires_and_resolves_with_the_sections():
+    # All five sections worse than Class III: the Class III share is missed.
+    state, _, out = judge(CityState(), [section(f"w{i}", 4) for i in range(5)], TARGETS, 10)
+    assert ("target_class3_share", "overall", "firing") in {
+        (e.condition, e.parameter, e.transition) for e in out.events
+    }
+    assert {(f.condition, f.parameter) for f in firing(state)} >= {
+        ("target_class3_share", "overall")
+    }
+    state, _, out = judge(state, [section(f"w{i}", 2) for i in range(5)], TARGETS, 10)
+    assert ("target_class3_share", "overall", "resolved") in {
+        (e.condition, e.parameter, e.transition) for e in out.events
+    }
+    assert firing(state) == []

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from alerts.judge import SiteState, Timing, judge_air, judge_energy, judge_water
+from alerts.feeds import air as air_feed
+from alerts.feeds import energy as energy_feed
+from alerts.feeds import water as water_feed
+from alerts.judge import AlertEvent, Context, Firing, Timing, firing
 from schemas.feeds.air import AirReading, Station
 from schemas.feeds.energy import EnergyReading, EnergyUnit
 from schemas.feeds.water import Section, WaterReading
@@ -49,12 +54,36 @@ SOURCE = Section(
 UNIT = EnergyUnit("eu-x", "测试企业", "lanxi", 29.2, 119.5, "cement", 2.8, 200000, 86400, True)
 
 
+@dataclass
+class Verdict:
+    """One reading's outcome, as a batch of one gives it."""
+
+    figures: dict[str, float]
+    events: list[AlertEvent]
+    firing: list[Firing]
+    edition: str
+    judged: bool
+
+
+def _judging(module: Any) -> Any:
+    def judge(state: Any, reading: Any, site: Any, timing: Timing) -> Verdict:
+        state, out = module.judge(state, site, [reading], Context(timing, 0.0))
+        return Verdict(out.figures, out.events, firing(state), out.edition, out.judged == 1)
+
+    return judge
+
+
+judge_air = _judging(air_feed)
+judge_water = _judging(water_feed)
+judge_energy = _judging(energy_feed)
+
+
 def air(hour: int, **conc: float) -> AirReading:
     return AirReading(station_id="air-x", ts=T0 + timedelta(hours=hour), **conc)
 
 
-def feed_air(values: list[dict], state: SiteState | None = None, start: int = 0):
-    state = state or SiteState()
+def feed_air(values: list[dict], state: air_feed.AirState | None = None, start: int = 0):
+    state = state or air_feed.AirState()
     verdicts = [
         judge_air(state, air(start + h, **v), STATION, HOURLY) for h, v in enumerate(values)
     ]
@@ -106,7 +135,7 @@ def test_pm25_24h_above_limit_fires_after_sustain():
 
 def test_2026_edition_limit_applies_from_march_2026():
     start = datetime(2026, 3, 2, tzinfo=UTC)
-    state = SiteState()
+    state = air_feed.AirState()
     verdicts = [
         judge_air(
             state,
@@ -144,7 +173,7 @@ def water(hour: int, **values: float) -> WaterReading:
 
 
 def test_water_worse_than_target_and_class_v():
-    state = SiteState()
+    state = water_feed.WaterState()
     good = judge_water(state, water(0, do=7.0, nh3n=0.4, tp=0.1), SECTION, HOURLY)
     assert good.figures["class"] == 2 and good.events == []
     bad = judge_water(state, water(4, do=7.0, nh3n=1.8, tp=0.1), SECTION, HOURLY)
@@ -161,7 +190,7 @@ def test_water_worse_than_target_and_class_v():
 
 
 def test_a_class_alert_resolves_when_another_parameter_controls_the_clean_sample():
-    state = SiteState()
+    state = water_feed.WaterState()
     judge_water(state, water(0, do=7.0, nh3n=1.8, tp=0.1), SECTION, HOURLY)  # V by NH3-N
     back = judge_water(state, water(4, do=7.0, nh3n=0.2, tp=0.15), SECTION, HOURLY)  # III by TP
     assert back.figures["class"] == 3
@@ -178,7 +207,7 @@ def test_a_class_alert_resolves_when_another_parameter_controls_the_clean_sample
 
 
 def test_a_class_alert_stays_one_alert_when_the_controlling_parameter_changes():
-    state = SiteState()
+    state = water_feed.WaterState()
     judge_water(state, water(0, do=7.0, nh3n=1.8, tp=0.1), SECTION, HOURLY)  # V by NH3-N
     still = judge_water(state, water(4, do=7.0, nh3n=0.4, tp=0.35), SECTION, HOURLY)  # V by TP
     assert still.figures["class"] == 5
@@ -191,12 +220,12 @@ def test_a_class_alert_stays_one_alert_when_the_controlling_parameter_changes():
 
 def test_drinking_source_judged_against_its_own_target():
     sample = WaterReading(section_id="wq-src", ts=T0, do=7.0, nh3n=0.8, tp=0.02)  # class III
-    verdict = judge_water(SiteState(), sample, SOURCE, HOURLY)
+    verdict = judge_water(water_feed.WaterState(), sample, SOURCE, HOURLY)
     assert {e.condition for e in verdict.events} == {"water_above_target", "water_drinking_source"}
 
 
 def test_energy_intensity_above_quota_and_year_to_date():
-    state = SiteState()
+    state = energy_feed.EnergyState()
     day = EnergyReading(
         unit_id="eu-x",
         period_start=T0,

@@ -1,0 +1,338 @@
+"""The air feed's judgement: a station's readings, in order, against HJ 633 and GB 3095. Pure.
+
+For each hourly reading: the real-time AQI (PM on its 1-hour values, O3 on its 8-hour moving
+mean when 6 of the 8 hours are valid), the PM2.5 24-hour moving mean when 20 of 24 hours
+are valid, the station's local day closed into its valid daily means (a summary for the
+city-wide targets), pollution alerts, and sensor-fault checks.
+
+Exact and fast: values are kept as the decimals they were sent as, in thousandths (an exact
+rational fallback takes values with more decimals), each moving window keeps its running
+sum, sub-indices are integer interpolations (:mod:`alerts.standards.aqi_table`), and the
+standards' editions are looked up once per local day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from fractions import Fraction
+from functools import cache
+from operator import attrgetter
+from typing import NamedTuple
+
+import msgspec
+
+from alerts import sensors
+from alerts.conditions import AQI_CLEAR, PM25_CLEAR
+from alerts.judge import Alerts, Context, Outcome, SiteState, key
+from alerts.standards import ReadingError, rational, thousandths
+from alerts.standards.aqi_table import SubIndex, Table, table
+from alerts.standards.editions import NoEditionError, in_force
+from alerts.summaries import AirDay
+from schemas.feeds.air import AirReading, Station
+
+POLLUTANTS = ("pm25", "pm10", "so2", "no2", "o3", "co")
+HOUR = 3600
+DAY = 86400
+OFFSET = 8 * HOUR  # China Standard Time
+
+
+class Pollutant(NamedTuple):
+    """What the judgement needs of one pollutant, made once."""
+
+    name: str
+    hourly: str  # its 1-hour AQI input, and the name its hourly value is exported by
+    sensor: sensors.Keys
+    out_of_range: str  # the alert key of its 1-hour value above the AQI table
+
+
+PER_POLLUTANT = tuple(
+    Pollutant(p, f"{p}_1h", sensors.keys_of([p])[p], key("dq_out_of_range", f"{p}_1h"))
+    for p in POLLUTANTS
+)
+VALUES = attrgetter(*POLLUTANTS)
+LIGHT, HEAVY = key("air_aqi_light", "aqi"), key("air_aqi_heavy", "aqi")
+PM25_KEY = key("air_pm25_24h", "pm25_24h")
+O3_8H_RANGE = key("dq_out_of_range", "o3_8h")
+
+
+class Window(msgspec.Struct, array_like=True):
+    """One pollutant's values of the last hours, with their running exact sum.
+
+    A value is kept in thousandths (an int) when its decimal has at most three places, as
+    instruments report them, and as sent (a float) otherwise; the mean of a window holding
+    such a float is summed exactly instead."""
+
+    hours: list[int] = []
+    values: list[int | float] = []
+    total: int = 0  # sum of the values kept in thousandths
+    inexact: int = 0  # how many are kept as floats
+
+    def push(self, hour: int, value: float, keep: int, needed: int) -> tuple[int, int] | None:
+        """Add an hour's value (hours older than ``keep`` and a value of the same hour go);
+        returns the exact mean of the window when ``needed`` hours are present."""
+        hours, values = self.hours, self.values
+        while hours and hours[0] <= hour - keep:
+            del hours[0]
+            self._forget(values.pop(0))
+        while hours and hours[-1] >= hour:
+            hours.pop()
+            self._forget(values.pop())
+        hours.append(hour)
+        scaled = thousandths(value)
+        if scaled is None:
+            values.append(value)
+            self.inexact += 1
+        else:
+            values.append(scaled)
+            self.total += scaled
+        n = len(values)
+        if n < needed:
+            return None
+        if not self.inexact:
+            return self.total, 1000 * n
+        return _mean([v / 1000 if type(v) is int else v for v in values])
+
+    def _forget(self, kept: int | float) -> None:
+        if type(kept) is int:
+            self.total -= kept
+        else:
+            self.inexact -= 1
+
+
+class AirState(SiteState, kw_only=True, omit_defaults=True):
+    windows: dict[str, Window] = msgspec.field(default_factory=dict)  # pm25 24 h, o3 8 h
+    recent: dict[str, sensors.Recent] = msgspec.field(default_factory=dict)  # sensor checks
+    day: int = 0  # the local day being collected, in days since 1970-01-01 (0: none yet)
+    today: dict[str, list[float | None]] = msgspec.field(default_factory=dict)  # by hour
+
+
+class Rules(NamedTuple):
+    """What the editions in force on one local day say, looked up once for the day."""
+
+    aqi: Table
+    hours_per_day: int
+    hours_per_8h: int
+    windows_per_day: int
+    pm25_24h: tuple[float, float]  # grade I and grade II limits
+
+
+@cache
+def rules_of(local_day: int) -> Rules | None:
+    """The rules of a local day; None when no edition covers it (stored, not judged)."""
+    day = date(1970, 1, 1) + timedelta(days=local_day)
+    try:
+        aqi_edition, air = in_force("aqi", day), in_force("air", day)
+    except NoEditionError:
+        return None
+    validity = air.data["validity"]
+    grades = air.data["limits"]["pm25"]["24h"]
+    return Rules(
+        table(aqi_edition.id),
+        int(validity["hours_per_day"]),
+        int(validity["hours_per_8h"]),
+        int(validity["windows_per_day"]),
+        (float(Fraction(grades[0])), float(Fraction(grades[1]))),
+    )
+
+
+State = AirState
+FIGURES = {
+    "aqi": "Hourly (real-time) AQI of a station",
+    "aqi_category": "AQI category 1-6 of a station",
+    "pm25_24h": "PM2.5 24-hour moving mean, when valid (>= 20 hours)",
+}
+FIGURE_LABELS: tuple[str, ...] = ()
+
+
+def figure_labels(site: Station) -> tuple[str, ...]:
+    return ()
+_NAMES = {period: tuple(f"{p}_{period}" for p in POLLUTANTS) for period in ("1h", "24h")}
+
+
+def judge(
+    state: AirState, station: Station, readings: Sequence[AirReading], context: Context
+) -> tuple[AirState, Outcome]:
+    """Judge a station's readings in order; a reading not newer than the last one judged is
+    stored but not judged (a late reading never reopens a window or an alert)."""
+    out = Outcome()
+    state.received_at = context.now
+    alerts = Alerts(state, "air", station.id, station.county, context.timing, out)
+    for reading in readings:
+        stamp = reading.ts.timestamp()
+        if stamp <= state.last_at:
+            continue
+        state.last_at = stamp
+        out.judged += 1
+        period = reading.period
+        values = VALUES(reading)
+        names = _NAMES[period]
+        exported = state.values
+        for name, value in zip(names, values, strict=True):
+            if value is not None:
+                exported[name] = value
+        rules = rules_of(int((stamp + OFFSET) // DAY))
+        if rules is None:
+            continue
+        limit = rules.pm25_24h[0 if station.zone_class == 1 else 1]
+        if period == "1h":
+            _hourly(state, reading, stamp, values, rules, limit, alerts)
+            _record_hour(state, station, stamp, values, out)
+        elif reading.pm25 is not None:  # a daily reading: its PM2.5 is a 24-hour mean
+            out.figures["pm25_24h"] = reading.pm25
+            alerts.reading(reading.ts, stamp, "")
+            alerts.above(PM25_KEY, reading.pm25, limit, limit * PM25_CLEAR)
+    state.figures.update(out.figures)
+    return state, out
+
+
+def _hourly(
+    state: AirState,
+    reading: AirReading,
+    stamp: float,
+    values: tuple[float | None, ...],
+    rules: Rules,
+    limit: float,
+    alerts: Alerts,
+) -> None:
+    hour = int(stamp // HOUR)
+    windows = state.windows
+    pm25_24h = o3_8h = None
+    if reading.pm25 is not None:
+        pm25_24h = _window(windows, "pm25").push(hour, reading.pm25, 24, rules.hours_per_day)
+    if reading.o3 is not None:
+        o3_8h = _window(windows, "o3").push(hour, reading.o3, 8, rules.hours_per_8h)
+
+    table = rules.aqi
+    subs = []
+    try:
+        for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
+            if value is not None:
+                subs.append((pollutant, table.of_reading(pollutant.hourly, value)))
+        o3_sub = None
+        if o3_8h is not None:
+            o3_sub = SubIndex(table.sub_index("o3_8h", *o3_8h), *o3_8h)
+    except ReadingError:  # an implausible value: no AQI this hour (and no out-of-range checks)
+        subs, o3_sub = [], None
+    alerts.reading(reading.ts, stamp, table.edition if subs else "")
+    out = alerts.outcome
+    if subs:
+        index = max(500 if s.value is None else s.value for _, s in subs)
+        if o3_sub is not None:
+            index = max(index, _o3_8h_index(o3_sub, reading, table))
+        out.figures["aqi"] = index
+        out.figures["aqi_category"] = table.category(index)
+        alerts.above(LIGHT, index, 100, 100 * AQI_CLEAR)
+        alerts.above(HEAVY, index, 200, 200 * AQI_CLEAR)
+    if pm25_24h is not None:
+        mean = pm25_24h[0] / pm25_24h[1]
+        out.figures["pm25_24h"] = mean
+        alerts.above(PM25_KEY, mean, limit, limit * PM25_CLEAR)
+    recent = state.recent
+    for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
+        if value is not None:
+            sensors.judge(alerts, recent, pollutant.name, value, pollutant.sensor)
+    for pollutant, sub in subs:
+        _range_check(alerts, pollutant.out_of_range, pollutant.hourly, sub, table)
+    if o3_sub is not None and subs:
+        _range_check(alerts, O3_8H_RANGE, "o3_8h", o3_sub, table)
+
+
+def _o3_8h_index(sub: SubIndex, reading: AirReading, table: Table) -> int:
+    """Note 3 of HJ 633 Table 1: above its last breakpoint the O3 8-hour mean is reported by
+    the O3 1-hour value."""
+    if sub.value is not None:
+        return sub.value
+    assert reading.o3 is not None  # an 8-hour mean is computed on hours that carry O3
+    hourly = table.of_reading("o3_1h", reading.o3).value
+    return 500 if hourly is None else hourly
+
+
+def _range_check(alerts: Alerts, alert_key: str, key_: str, sub: SubIndex, table: Table) -> None:
+    """A value above the top of the AQI table: physically possible, reported as IAQI 500, and
+    worth a look at the instrument."""
+    above = sub.value is None
+    if above or alert_key in alerts.alerts:
+        top_num, top_den = table.top(key_)
+        alerts.observe(
+            alert_key, above, not above, sub.num / sub.den, top_num / top_den, sustain=False
+        )
+
+
+def _window(windows: dict[str, Window], pollutant: str) -> Window:
+    window = windows.get(pollutant)
+    if window is None:
+        window = windows[pollutant] = Window()
+    return window
+
+
+def _record_hour(
+    state: AirState,
+    station: Station,
+    stamp: float,
+    values: tuple[float | None, ...],
+    out: Outcome,
+) -> None:
+    """Add the hour to the station's local day; a reading of a later day closes the day.
+
+    An hourly reading's timestamp is the end of its hour, so 23:00-24:00 belongs to the day
+    it started in.
+    """
+    start = stamp - HOUR + OFFSET
+    slot_day, hour = int(start // DAY), int(start // HOUR) % 24
+    if slot_day != state.day:  # a later day: readings are judged in time order
+        if state.day:
+            means = daily_means(state.today, state.day)
+            if means:
+                closed = date(1970, 1, 1) + timedelta(days=state.day)
+                out.summaries.append(AirDay(site=station.id, day=closed.isoformat(), means=means))
+        state.day, state.today = slot_day, {}
+    today = state.today
+    for p, v in zip(POLLUTANTS, values, strict=True):
+        if v is not None:
+            hours = today.get(p)
+            if hours is None:
+                hours = today[p] = [None] * 24
+            hours[hour] = v
+
+
+def daily_means(today: dict[str, list[float | None]], local_day: int) -> dict[str, float]:
+    """The valid daily figures of a day: ``{p}_24h``, ``o3_8h`` (the daily maximum of the
+    8-hour means), ``o3_1h`` (the daily maximum hour), by the rules in force that day."""
+    rules = rules_of(local_day)
+    if rules is None:
+        return {}
+    means: dict[str, float] = {}
+    for pollutant, hours in today.items():
+        present = [v for v in hours if v is not None]
+        if pollutant == "o3":
+            windows = []
+            for i in range(17):
+                window = [v for v in hours[i : i + 8] if v is not None]
+                if len(window) >= rules.hours_per_8h:
+                    windows.append(Fraction(*_mean(window)))
+            if len(windows) >= rules.windows_per_day:
+                means["o3_8h"] = float(max(windows))
+            if len(present) >= rules.hours_per_day:
+                means["o3_1h"] = max(present)
+            continue
+        if len(present) >= rules.hours_per_day:
+            num, den = _mean(present)
+            means[f"{pollutant}_24h"] = num / den
+    return means
+
+
+def _mean(values: Sequence[float]) -> tuple[int, int]:
+    """The exact mean of readings, (numerator, denominator)."""
+    total = 0
+    rest = Fraction(0)
+    for v in values:
+        scaled = thousandths(v)
+        if scaled is None:
+            rest += Fraction(*rational(v))
+        else:
+            total += scaled
+    if not rest:
+        return total, 1000 * len(values)
+    mean = (Fraction(total, 1000) + rest) / len(values)
+    return mean.numerator, mean.denominator

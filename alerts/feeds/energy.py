@@ -1,0 +1,77 @@
+"""The energy feed's judgement: a unit's metered periods in tonnes of standard coal. Pure.
+
+Each period's consumption is converted by GB/T 2589 (the edition in force at the period's
+end), added to the unit's consumption so far this year, and, when the period carries the
+unit's output, divided into its energy intensity and judged against the unit's quota.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import attrgetter
+from zoneinfo import ZoneInfo
+
+from alerts.judge import Alerts, Context, Outcome, SiteState, key
+from alerts.standards import energy
+from alerts.standards.editions import NoEditionError, in_force
+from schemas.feeds import FEEDS
+from schemas.feeds.energy import EnergyReading, EnergyUnit
+
+CHINA = ZoneInfo("Asia/Shanghai")
+CARRIERS = tuple(q.attr for q in FEEDS["energy"].quantities if q.attr != "output_10k_yuan")
+AMOUNTS = attrgetter(*CARRIERS)
+INTENSITY = key("energy_unit_intensity", "intensity")
+
+
+class EnergyState(SiteState, kw_only=True, omit_defaults=True):
+    year: int = 0  # the year of ytd_tce
+    ytd_tce: float = 0.0  # tonnes of coal equivalent so far in that year
+
+
+State = EnergyState
+FIGURES = {
+    "intensity": "tce per 10,000 yuan of output, latest period",
+    "ytd_tce": "Energy use so far this year, tonnes of coal equivalent",
+}
+FIGURE_LABELS: tuple[str, ...] = ()
+
+
+def figure_labels(site: EnergyUnit) -> tuple[str, ...]:
+    return ()
+
+
+def judge(
+    state: EnergyState, unit: EnergyUnit, readings: Sequence[EnergyReading], context: Context
+) -> tuple[EnergyState, Outcome]:
+    out = Outcome()
+    state.received_at = context.now
+    alerts = Alerts(state, "energy", unit.id, unit.county, context.timing, out)
+    for reading in readings:
+        stamp = reading.period_end.timestamp()
+        if stamp <= state.last_at:
+            continue
+        state.last_at = stamp
+        out.judged += 1
+        amounts = {c: v for c, v in zip(CARRIERS, AMOUNTS(reading), strict=True) if v is not None}
+        state.values.update(amounts)
+        if reading.output_10k_yuan is not None:
+            state.values["output_10k_yuan"] = reading.output_10k_yuan
+        if not amounts:
+            continue
+        try:
+            edition = in_force("energy", reading.period_end)
+        except NoEditionError:
+            continue
+        converted = energy.convert(amounts, edition=edition)
+        year = reading.period_start.astimezone(CHINA).year
+        so_far = state.ytd_tce if state.year == year else 0.0
+        state.year, state.ytd_tce = year, so_far + converted.tce
+        out.figures |= {"tce": converted.tce, "ytd_tce": state.ytd_tce}
+        alerts.reading(reading.period_end, stamp, converted.edition)
+        if reading.output_10k_yuan:
+            intensity = energy.intensity(converted.tce, reading.output_10k_yuan)
+            out.figures["intensity"] = intensity
+            quota = unit.intensity_quota_tce_per_10k_yuan
+            alerts.above(INTENSITY, intensity, quota, quota, sustain=False)
+    state.figures.update(out.figures)
+    return state, out

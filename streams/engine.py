@@ -1,0 +1,226 @@
+"""One feed's batches: from raw records to stored rows, published transitions and exports.
+
+The order is the guarantee. Decode; send the rejects to the dead-letter topic and wait for
+the broker to confirm; load each site's state; judge each site's readings (pure code,
+``alerts/feeds``); store the rows and the alert transitions in one transaction (retried
+until stored); publish the transitions and the summaries and wait for the confirmations;
+only then keep the new states and export them. The batch's offsets count as stored after
+that (``streams/delivery.py``), and a checkpoint (:meth:`FeedEngine.checkpoint`) writes the
+states changed since the last one to the table's changelog, waits for the broker, and only
+then commits the offsets those states cover: a restart never resumes from an offset whose
+state is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from alerts.feeds import Judgement
+from alerts.judge import AlertEvent, Context, Outcome, Timing
+from alerts.metrics import Metrics
+from alerts.standards import ReadingError
+from alerts.summaries import Summary, encode
+from schemas.decode import FeedDecoder, Reject
+from schemas.feed import Feed, Reading
+from streams.alert_events import AlertEvents
+from streams.deadletter import DeadLetters
+from streams.delivery import Delivery, Record
+from streams.exporter import SiteExporter
+from streams.publish import send_confirmed
+from streams.rows import row_of
+from streams.sink import ReadingSink
+from streams.states import CHECKPOINT_KEY, StateStore, checkpoint_value
+
+log = logging.getLogger(__name__)
+CITY_KEY = b"city"
+
+
+class Checkpointed:
+    """What an agent with a state table shares: batches under a lock, and checkpoints."""
+
+    name: str  # the label of its metrics
+    topic: str  # the topic it consumes
+    store: StateStore[Any]
+    metrics: Metrics
+    lock: asyncio.Lock  # held for a whole batch, so a checkpoint never sees half of one
+
+    async def handle(self, records: Sequence[Record]) -> int:
+        """Process one batch of records; returns the number of new rows stored."""
+        async with self.lock:
+            return await self._handle(records)
+
+    async def _handle(self, records: Sequence[Record]) -> int:
+        raise NotImplementedError
+
+    async def checkpoint(self, delivery: Delivery, consumer: Any, wait_s: float) -> bool:
+        """Changelog the states changed since the last checkpoint, then commit the offsets
+        of the partitions that those states cover. Between batches only, so that states and
+        offsets agree: when a batch takes longer than ``wait_s`` (a database outage), this
+        checkpoint is left to the next one. Returns whether it ran."""
+        try:
+            await asyncio.wait_for(self.lock.acquire(), wait_s)
+        except TimeoutError:
+            return False
+        try:
+            records = self.store.checkpoint()
+            offsets = delivery.uncommitted(self.topic)
+        finally:
+            self.lock.release()
+        if records:
+            changelog = self.store.table.changelog_topic
+            try:
+                await send_confirmed(
+                    changelog, ((k, v, None) for k, v, _ in records), (p for _, _, p in records)
+                )
+                # After the states, in a batch of its own on each partition written: what
+                # the states cover. See streams/states.py for why it must come last, alone.
+                written = sorted({p for _, _, p in records})
+                covered = {tp.partition: at for tp, at in offsets.items()}
+                await send_confirmed(
+                    changelog,
+                    ((CHECKPOINT_KEY, checkpoint_value(covered.get(p)), None) for p in written),
+                    written,
+                )
+            except BaseException:
+                self.store.unsent(records)  # the next checkpoint sends them again
+                raise
+            self.metrics.state_records.labels(self.name).inc(len(records))
+        await delivery.commit(consumer, offsets)
+        return True
+
+
+@dataclass
+class FeedEngine(Checkpointed):
+    feed: Feed
+    topic: str  # the feed topic's name
+    judgement: Judgement
+    decoder: FeedDecoder
+    sites: Mapping[str, Any]  # the register's sites of the feed
+    store: StateStore[Any]
+    sink: ReadingSink
+    dead_letters: DeadLetters
+    alert_events: AlertEvents
+    summaries: Any  # the summaries topic
+    metrics: Metrics
+    exporter: SiteExporter
+    timing: Timing
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.feed.name
+
+    async def _handle(self, records: Sequence[Record]) -> int:
+        name = self.feed.name
+        stage = _Stages(self.metrics, name)
+        now = self.clock()
+        by_site: dict[str, list[Reading]] = {}
+        partition: dict[str, int] = {}
+        valid: list[Reading] = []
+        rejected: list[tuple[str, Reject, Record]] = []
+        for record in records:
+            decoded = self.decoder.decode(record.value or b"", now)
+            for reading in decoded.readings:
+                site = reading.site()
+                by_site.setdefault(site, []).append(reading)
+                partition[site] = record.partition
+            valid.extend(decoded.readings)
+            rejected.extend((name, reject, record) for reject in decoded.rejects)
+        stage.done("decode")
+        if rejected:
+            await self.dead_letters.publish(rejected)
+            for _, reject, _ in rejected:
+                self.metrics.dead_letters.labels(name, reject.code).inc()
+        self.metrics.messages.labels(name).inc(len(records))
+        self.metrics.readings.labels(name).inc(len(valid))
+        if not valid:
+            return 0
+        stage.done("dead_letter")
+
+        states = {site: self.store.get(site) for site in by_site}
+        stage.done("state")
+        context = Context(self.timing, now.timestamp())
+        outcomes: list[Outcome] = []
+        for site, readings in by_site.items():
+            try:
+                states[site], outcome = self.judgement.judge(
+                    states[site], self.sites[site], readings, context
+                )
+            except (ReadingError, LookupError) as exc:
+                # Valid by the contract but not judgeable: stored, not judged; never a crash.
+                log.warning("%s readings of %s stored unjudged: %s", name, site, exc)
+                continue
+            outcomes.append(outcome)
+        events = [e for o in outcomes for e in o.events]
+        summaries = [s for o in outcomes for s in o.summaries]
+        stage.done("judge")
+
+        rows = [row_of(name, reading) for reading in valid]
+        stage.done("rows")
+        stored = await self.sink.write(rows, events)
+        stage.done("write")
+        self.metrics.write_seconds.labels(name).observe(stage.last)
+        self.metrics.batch_readings.labels(name).observe(len(valid))
+        self.metrics.rows_written.labels(name).inc(stored)
+        self.metrics.rows_duplicate.labels(name).inc(len(rows) - stored)
+        self.metrics.last_write.labels(name).set_to_current_time()
+        await self._publish(events, summaries)
+        stage.done("publish")
+
+        for site, state in states.items():
+            if self.store.put(site, state, partition[site]):
+                self.exporter.export(name, self.sites[site], state)
+        stage.done("export")
+        return stored
+
+    async def _publish(self, events: list[AlertEvent], summaries: list[Summary]) -> None:
+        pending = []
+        if summaries:
+            pending.append(
+                send_confirmed(self.summaries, ((CITY_KEY, encode(s), None) for s in summaries))
+            )
+        if events:
+            pending.append(self.alert_events.publish(events))
+            for e in events:
+                self.metrics.alert_transitions.labels(e.condition, e.transition).inc()
+        await asyncio.gather(*pending)
+
+    def recover(self, owned: Iterable[int]) -> int:
+        """After a rebalance: export every owned site from its state, before consuming."""
+        exported = 0
+        for site, state in self.store.recover(set(owned)):
+            registered = self.sites.get(site)
+            if registered is not None:
+                self.exporter.export(self.feed.name, registered, state)
+                exported += 1
+        return exported
+
+    def revoke(self, partitions: Iterable[int]) -> int:
+        """Partitions given up: their sites' states are forgotten and their series removed."""
+        sites = self.store.revoke(partitions)
+        self.exporter.drop(self.feed.name, sites)
+        return len(sites)
+
+
+class _Stages:
+    """Seconds spent in each stage of a batch, added to ``envwatch_stage_seconds_total``."""
+
+    __slots__ = ("feed", "last", "metrics", "started")
+
+    def __init__(self, metrics: Metrics, feed: str) -> None:
+        self.metrics, self.feed = metrics, feed
+        self.started = time.perf_counter()
+        self.last = 0.0
+
+    def done(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.last = now - self.started
+        self.metrics.stage_seconds.labels(self.feed, stage).inc(self.last)
+        self.started = now
