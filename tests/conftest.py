@@ -30,7 +30,7 @@ from envwatch.embedded import (
     free_port,
 )
 from envwatch.settings import Settings, load_settings
-from schemas.migrate import migrate
+from schemas.migrate import migrate, timescale_available
 from schemas.register_sync import sync_register
 from streams.topics import ensure_topics
 from tests.support.database import TEST_DATABASE_URL, ServerDatabase, own_database
@@ -71,6 +71,9 @@ def postgres() -> Iterator[EmbeddedPostgres | ServerDatabase]:
         with own_database(server_url, "envwatch_test") as url:
             database = ServerDatabase(server_url, url)
             migrate(database.url())
+            with psycopg.connect(database.url()) as conn:
+                if timescale_available(conn):
+                    database.hold_retention()
             database.give_passwords(WRITER_ROLE, READER_ROLE)
             sync_register(database.url())
             yield database

@@ -22,7 +22,7 @@ from schemas.feeds.air import AirReading
 from schemas.feeds.energy import EnergyReading
 from schemas.feeds.water import WaterReading
 from schemas.reference import load_reference
-from tests.support.database import store
+from tests.support.database import refresh_aggregates, store
 from tests.support.grafana_macros import Target, TimeRange, expand_sql, targets
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -66,6 +66,8 @@ def _readings() -> dict[str, list[Any]]:
 def reader(postgres: Any) -> Iterator[psycopg.Connection]:
     for feed, readings in _readings().items():
         store(postgres.url(), feed, readings)
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        refresh_aggregates(admin, NOW - timedelta(hours=48), NOW)
     with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as conn:
         yield conn
 

@@ -25,7 +25,7 @@ from schemas.migrate import (
     plan,
     timescale_available,
 )
-from tests.support.database import store
+from tests.support.database import refresh_aggregates, store
 
 CITY = ZoneInfo(tables.CITY_TZ)
 
@@ -87,6 +87,7 @@ def test_aggregates_count_valid_values_only_and_keep_periods_apart(postgres, adm
         for i in range(12)
     ]
     assert store(postgres.url(WRITER_ROLE), "water", samples) == [12]
+    refresh_aggregates(admin_db, window, window + timedelta(hours=2))
     # Flags on i = 0 (N), 3 (C), 6 (M), 9 (S): 3 and 6 are invalid, and only for do.
     valid = [[5.0 + i for i in range(h * 6, h * 6 + 6) if i not in (3, 6)] for h in (0, 1)]
     hourly = admin_db.execute(
@@ -107,6 +108,7 @@ def test_aggregates_count_valid_values_only_and_keep_periods_apart(postgres, adm
     hour = [AirReading(station_id=station, ts=window, pm25=40.0)]
     day_mean = [AirReading(station_id=station, ts=window, period="24h", pm25=70.0)]
     assert store(postgres.url(WRITER_ROLE), "air", hour, day_mean) == [1, 1]
+    refresh_aggregates(admin_db, window, window + timedelta(hours=1))
     air = admin_db.execute(
         "SELECT period, pm25_avg, pm25_n, o3_n FROM air_hourly WHERE site_id = %s"
         " AND bucket = %s ORDER BY period",
@@ -136,6 +138,7 @@ def test_a_quantity_added_to_a_feed_gets_its_column_and_aggregates(scratch_url, 
             " VALUES ('s1', %s + interval '1 minute', '1h', 4)",
             (window,),
         )
+        refresh_aggregates(db, window, window + timedelta(hours=1))
         got = db.execute(
             "SELECT pm25_n, pm1_avg, pm1_n FROM air_hourly WHERE site_id = 's1' AND bucket = %s",
             (window,),

@@ -4,6 +4,7 @@ why, on a server without the extension (the embedded PostgreSQL)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,10 +16,18 @@ from envwatch.embedded import WRITER_ROLE
 from schemas import tables
 from schemas.feeds import FEEDS
 from schemas.feeds.air import AirReading
+from schemas.migrate import migrate
 from tests.support.database import store
 
 pytestmark = pytest.mark.usefixtures("timescale")
 AIR = FEEDS["air"]
+_spans = itertools.count()
+
+
+def span() -> datetime:
+    """For series longer than a test's ``window`` (10 days): 60 days of their own in 2022,
+    which no other test's readings reach."""
+    return datetime(2022, 1, 1, tzinfo=UTC) + timedelta(days=60 * next(_spans))
 
 
 def hourly(station: str, start: datetime, hours: int, pm25: float = 30.0) -> list[AirReading]:
@@ -39,7 +48,7 @@ def chunks(db: psycopg.Connection, start: datetime, end: datetime) -> dict[str, 
     return {name: (qualified, packed) for name, qualified, packed in rows}
 
 
-def test_each_feed_table_is_a_hypertable_compressed_by_site_and_time(admin_db, postgres, window):
+def test_each_feed_table_is_a_hypertable_compressed_by_site_and_time(admin_db, postgres):
     for feed in FEEDS.values():
         row = admin_db.execute(
             "SELECT h.compression_enabled, d.column_name, d.time_interval = %s::interval,"
@@ -58,48 +67,72 @@ def test_each_feed_table_is_a_hypertable_compressed_by_site_and_time(admin_db, p
             "site_id",
             ",".join([f"{feed.time_column} DESC", *keys]),
         )
-    store(postgres.url(WRITER_ROLE), "air", hourly("air-ts-chunks", window, 24 * 21))
-    assert len(chunks(admin_db, window, window + timedelta(days=21))) >= 3
+    start = span()
+    store(postgres.url(WRITER_ROLE), "air", hourly("air-ts-chunks", start, 24 * 21))
+    assert len(chunks(admin_db, start, start + timedelta(days=21))) >= 3
 
 
-def test_aggregates_answer_with_the_latest_hour_before_any_refresh(admin_db, postgres):
+def present(station: str) -> tuple[datetime, list[AirReading]]:
+    """Readings of the last three hours, two of them in the open hour; and that hour."""
     now = datetime.now(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
-    station = "air-ts-present"
     readings = [
         AirReading(station_id=station, ts=hour - timedelta(hours=h), pm25=10.0 * (h + 1))
         for h in range(3)
     ]
     latest = max(now, hour + timedelta(microseconds=1))  # a second reading in the open hour
-    readings.append(AirReading(station_id=station, ts=latest, pm25=20.0))
-    assert store(postgres.url(WRITER_ROLE), "air", readings) == [4]
-    flags = admin_db.execute(
-        "SELECT view_name, materialized_only FROM timescaledb_information.continuous_aggregates"
-        " WHERE view_name LIKE 'air\\_%%' ORDER BY 1"
-    ).fetchall()
-    assert flags == [("air_daily", False), ("air_hourly", False)]
-    # Materialized rows end at the watermark: the latest hour, above it, is computed at query time.
-    above = admin_db.execute(
+    return hour, [*readings, AirReading(station_id=station, ts=latest, pm25=20.0)]
+
+
+def below_watermark(db: psycopg.Connection, view: str, at: datetime) -> bool:
+    """Whether the aggregate's materialized rows end at or before ``at``."""
+    row = db.execute(
         "SELECT _timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(h.id))"
         " <= %s FROM timescaledb_information.continuous_aggregates a"
         " JOIN _timescaledb_catalog.hypertable h"
-        "   ON h.table_name = a.materialization_hypertable_name WHERE a.view_name = 'air_hourly'",
-        (hour,),
+        "   ON h.table_name = a.materialization_hypertable_name WHERE a.view_name = %s",
+        (at, view),
     ).fetchone()
-    assert above == (True,)
-    got = admin_db.execute(
-        "SELECT bucket, pm25_avg, pm25_n FROM air_hourly WHERE site_id = %s ORDER BY bucket",
-        (station,),
-    ).fetchall()
-    assert got == [
+    return row == (True,)
+
+
+def test_aggregates_answer_with_the_present_before_any_refresh(scratch_url):
+    """A database just migrated, no refresh run yet: every hour, and the open one, answered."""
+    migrate(scratch_url)
+    hour, readings = present("air-ts-present")
+    assert store(scratch_url, "air", readings) == [4]
+    with psycopg.connect(scratch_url, autocommit=True) as db:
+        runs = db.execute(
+            "SELECT coalesce(sum(s.total_runs), 0) FROM timescaledb_information.job_stats s"
+            " WHERE s.hypertable_name IN ('air_hourly', 'air_daily')"
+        ).fetchone()
+        modes = db.execute(
+            "SELECT view_name, materialized_only FROM timescaledb_information.continuous_aggregates"
+            " WHERE view_name LIKE 'air\\_%%' ORDER BY 1"
+        ).fetchall()
+        got = db.execute("SELECT bucket, pm25_avg, pm25_n FROM air_hourly ORDER BY bucket")
+        hours = got.fetchall()
+        daily = db.execute("SELECT sum(pm25_n) FROM air_daily").fetchone()
+    assert runs == (0,)
+    assert modes == [("air_daily", False), ("air_hourly", False)]
+    assert hours == [
         (hour - timedelta(hours=2), 30.0, 1),
         (hour - timedelta(hours=1), 20.0, 1),
         (hour, 15.0, 2),
     ]
-    daily = admin_db.execute(
-        "SELECT sum(pm25_n) FROM air_daily WHERE site_id = %s", (station,)
-    ).fetchone()
     assert daily == (4,)
+
+
+def test_the_open_hour_is_answered_whatever_was_refreshed_before(admin_db, postgres):
+    """The policies end an hour back, so the open hour is always above the watermark."""
+    hour, readings = present("air-ts-open-hour")
+    store(postgres.url(WRITER_ROLE), "air", readings)
+    assert below_watermark(admin_db, "air_hourly", hour)
+    got = admin_db.execute(
+        "SELECT pm25_avg, pm25_n FROM air_hourly WHERE site_id = %s AND bucket = %s",
+        ("air-ts-open-hour", hour),
+    ).fetchone()
+    assert got == (15.0, 2)
 
 
 def test_a_late_reading_of_any_age_is_aggregated_at_the_next_refresh(admin_db, postgres, window):
@@ -121,12 +154,12 @@ def test_a_compressed_chunk_still_refuses_a_duplicate(admin_db, postgres, window
     station = "air-ts-compressed"
     first = hourly(station, window, 48)
     assert store(postgres.url(WRITER_ROLE), "air", first) == [48]
-    span = (window, window + timedelta(days=2))
-    for qualified, _ in chunks(admin_db, *span).values():
+    days = (window, window + timedelta(days=2))
+    for qualified, _ in chunks(admin_db, *days).values():
         admin_db.execute(
             "SELECT compress_chunk(%s::regclass, if_not_compressed => true)", (qualified,)
         )
-    assert all(packed for _, packed in chunks(admin_db, *span).values())
+    assert all(packed for _, packed in chunks(admin_db, *days).values())
     with pytest.raises(psycopg.errors.UniqueViolation):
         admin_db.execute(
             "INSERT INTO air_readings (site_id, ts, period, pm25) VALUES (%s, %s, '1h', 1)",
@@ -180,11 +213,11 @@ def relations(plan: Any) -> set[str]:
     return set()
 
 
-def test_a_station_week_reads_only_that_weeks_chunks(admin_db, postgres, window):
-    station = "air-ts-week"
-    store(postgres.url(WRITER_ROLE), "air", hourly(station, window, 24 * 35))
-    every = chunks(admin_db, window, window + timedelta(days=35))
-    week_start = window + timedelta(days=15, hours=5)  # across a chunk boundary
+def test_a_station_week_reads_only_that_weeks_chunks(admin_db, postgres):
+    station, start = "air-ts-week", span()
+    store(postgres.url(WRITER_ROLE), "air", hourly(station, start, 24 * 35))
+    every = chunks(admin_db, start, start + timedelta(days=35))
+    week_start = start + timedelta(days=15, hours=5)  # across a chunk boundary
     week_end = week_start + timedelta(days=7)
     query = sql.SQL(
         "EXPLAIN (FORMAT JSON) SELECT ts, pm25 FROM air_readings"

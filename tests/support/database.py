@@ -14,11 +14,15 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from envwatch.embedded import wait_until
+from schemas import tables
 from schemas.feed import Reading
 from schemas.feeds import FEEDS
 from streams.rows import row_of
@@ -70,6 +74,17 @@ class ServerDatabase:
                     )
                 )
 
+    def hold_retention(self) -> None:
+        """The suite's readings reach back to 2016 (the 2012 editions of the standards), past
+        the 5 years TimescaleDB keeps: the retention jobs of the suite's database are held
+        until it is dropped, so that none drops a test's rows under it. Still registered, with
+        their schedules, for the tests that check them."""
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            conn.execute(
+                "SELECT alter_job(job_id, next_start => 'infinity')"
+                " FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'"
+            )
+
     def stop(self) -> None:
         """The database refuses every connection and its sessions end, as if it were down."""
         self._allow_connections(False)
@@ -91,6 +106,34 @@ class ServerDatabase:
                     sql.Identifier(self.name), sql.Literal(allow)
                 )
             )
+
+
+def refresh_aggregates(db: psycopg.Connection, start: datetime, end: datetime) -> None:
+    """On TimescaleDB, every feed's aggregates materialized again over [start, end), widened
+    to whole days and ending before the open hour, as the policies do. A reading stored below
+    an aggregate's watermark (older than its last refresh) enters it at the next refresh, which
+    its policy runs within its schedule; a test cannot wait for that. The plain path's views
+    are computed at each query: nothing to do."""
+    if not db.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone():
+        return
+    window = (start - timedelta(days=2), min(end + timedelta(days=2), _closed_hour()))
+    for feed in FEEDS.values():
+        for agg in tables.AGGREGATES:
+            name = tables.aggregate(feed, agg)
+            wait_until(partial(_refreshed, db, name, window), 30, f"a refresh of {name}")
+
+
+def _refreshed(db: psycopg.Connection, name: str, window: tuple[datetime, datetime]) -> bool:
+    """False while the policy refreshes the same aggregate (it may start with the aggregate)."""
+    try:
+        db.execute("CALL refresh_continuous_aggregate(%s, %s, %s)", (name, *window))
+    except psycopg.errors.LockNotAvailable:
+        return False
+    return True
+
+
+def _closed_hour() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
 
 
 def store(url: str, feed: str, *batches: Sequence[Reading]) -> list[int]:
