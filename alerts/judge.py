@@ -42,6 +42,7 @@ class HasAlerts(Protocol):
 class Timing(NamedTuple):
     for_s: float  # how long a sustained condition must hold before it fires
     clear_s: float  # how long it must be clear before it resolves
+    service_s: float = 4 * 3600  # how long an analyser may be in maintenance or calibration
 
 
 class Context(NamedTuple):
@@ -123,9 +124,18 @@ class Alerts:
         value: float,
         limit: float,
         sustain: bool = True,
+        for_s: float | None = None,
     ) -> None:
-        """Step one alert; callers skip a check that neither breaches nor has an open alert."""
-        for_s, clear_s = self.timing if sustain else (0.0, 0.0)
+        """Step one alert; callers skip a check that neither breaches nor has an open alert.
+
+        A sustained condition fires after the timing's ``for_s`` (or the ``for_s`` given) and
+        resolves after its ``clear_s``; one that is not sustained fires and clears at once."""
+        if for_s is not None:
+            clear_s = 0.0
+        elif sustain:
+            for_s, clear_s = self.timing.for_s, self.timing.clear_s
+        else:
+            for_s = clear_s = 0.0
         new, transition = step(
             self.alerts.get(alert_key, _QUIET),
             Observation(breach, clear, value, limit),

@@ -193,6 +193,7 @@ def figure_families(feeds: Mapping[str, Feed]) -> dict[str, Family]:
             out[f"{name}_{figure}"] = Family(f"envwatch_{name}_{figure}", doc, labels)
     return out
 
+
 Series = Mapping[tuple[str, tuple[str, ...]], float]  # (family key, label values) -> value
 
 

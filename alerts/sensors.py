@@ -53,14 +53,15 @@ def judge(
     if len(values) > RECENT:
         del values[0]
     flat = kept.run >= FLATLINE_COUNT
-    if flat or alerts.open(keys.flat):
+    open_alerts = alerts.alerts
+    if flat or keys.flat in open_alerts:
         alerts.observe(keys.flat, flat, not flat, value, FLATLINE_COUNT, sustain=False)
     floor = keys.floor
-    if floor is None or len(values) < 4 or not (value > floor or alerts.open(keys.spike)):
+    if floor is None or len(values) < 4 or not (value > floor or keys.spike in open_alerts):
         return
     median = _median(values[:-1])
     spike = value > SPIKE_FACTOR * median and value - median > floor
-    if spike or alerts.open(keys.spike):
+    if spike or keys.spike in open_alerts:
         limit = max(SPIKE_FACTOR * median, median + floor)
         alerts.observe(keys.spike, spike, not spike, value, limit, sustain=False)
 

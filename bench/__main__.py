@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ceilings, latency, memory, pipeline
+from bench import ceilings, gateway, latency, memory, pipeline
 from bench.kafka import raw_consume
 from bench.payloads import messages, sites, write_register
-from bench.report import notes, table
+from bench.report import notes, stage_table, table
 from bench.stack import PARTITIONS, Stack
 from schemas.feeds import FEEDS
 from schemas.reference import load_reference
@@ -34,6 +34,8 @@ CLONES = 100  # copies of each shipped site in the throughput register (6,500 si
 # station that has reported for a day is larger (see the README).
 MEMORY_HOURS = int(os.environ.get("BENCH_MEMORY_HOURS", "1"))
 LATENCY_S = 10.0
+GATEWAY_CONNECTIONS = int(os.environ.get("BENCH_GATEWAY_CONNECTIONS", "1000"))
+GATEWAY_PACKETS_EACH = int(os.environ.get("BENCH_GATEWAY_PACKETS_EACH", "20"))
 
 # One time window per run, so that rows never collide and counts are each run's own.
 WINDOW = {
@@ -47,6 +49,7 @@ WINDOW = {
     "warm-bare": datetime(2016, 1, 1, tzinfo=UTC),
     "warm-pipe": datetime(2016, 4, 1, tzinfo=UTC),
     "warm-scale": datetime(2016, 7, 1, tzinfo=UTC),
+    "gateway": datetime(2015, 1, 1, tzinfo=UTC),
 }
 
 OUT = Path(os.environ.get("BENCH_OUT", "bench-results.json"))
@@ -104,15 +107,19 @@ async def run(root: Path) -> dict[str, Any]:
         say("pipeline: single-reading messages", r)
         pipe_settings = stack.settings("pipe", register_dir)
         worker = stack.worker(pipe_settings, "worker").wait_up()
+        before = pipeline.stage_seconds([worker])
         timed = await pipeline.worker_run(
             pipe_settings, [worker], register, single, WINDOW["warm-pipe"]
         )
         r["pipeline_single_msgs_s"] = timed.rate(len(single))
+        r["stage_us_single"] = pipeline.stage_costs(before, pipeline.stage_seconds([worker]))
 
         say("pipeline: batches of 60 readings", r)
         write_s = worker.metric("envwatch_db_write_seconds_sum")
         written = worker.metric("envwatch_rows_written_total")
+        before = pipeline.stage_seconds([worker])
         timed = await pipeline.worker_run(pipe_settings, [worker], register, batch, None)
+        r["stage_us_batch"] = pipeline.stage_costs(before, pipeline.stage_seconds([worker]))
         r["pipeline_batch_readings_s"] = timed.rate(len(batch) * PER_BATCH)
         r["pipeline_batch_msgs_s"] = timed.rate(len(batch))
         r["pipeline_batch_rows_s"] = timed.rate(sum(m.rows for m in batch))
@@ -165,6 +172,25 @@ async def run(root: Path) -> dict[str, Any]:
         ]
         stack.stop(workers)
 
+        say("gateway: HJ 212 loggers into the feed topics, and the raw producer", r)
+        gw = await gateway.measure(
+            stack,
+            stack.settings("gateway", register_dir),
+            register,
+            GATEWAY_CONNECTIONS,
+            GATEWAY_PACKETS_EACH,
+            WINDOW["gateway"],
+        )
+        r |= {
+            "gateway_packets_s": gw.packets_s,
+            "gateway_readings_s": gw.readings_produced / gw.seconds,
+            "gateway_values_s": gw.readings_produced * len(gateway.VALUES) / gw.seconds,
+            "gateway_raw_produce_msgs_s": gw.raw_produce_msgs_s,
+            "gateway_connections": gw.connections,
+            "gateway_packets": gw.packets,
+            "gateway_answered": gw.answered,
+        }
+
         say("memory: state of 1k, 10k, 100k stations", r)
         memory_dir = write_register(
             root / "register-memory", {"air": -(-memory.STEPS[-1] // 24), "water": 1, "energy": 1}
@@ -195,6 +221,8 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     print()
     print(table(results))
+    print()
+    print(stage_table(results))
     print()
     print(notes(results))
     print(f"\nJSON: {out}")

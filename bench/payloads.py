@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from schemas.feeds import FEEDS
-from schemas.reference import DEFAULT_DIR, Reference, load_reference
+from schemas.reference import DEFAULT_DIR, PLANTS, Reference, load_reference
 from streams.simulate import LOCAL_EPOCH, Simulator
 
 SEED = 20240601
@@ -44,8 +44,16 @@ def write_register(directory: Path, clones: dict[str, int]) -> Path:
             writer.writeheader()
             for n in range(clones.get(feed, 0)):
                 for row in rows:
-                    writer.writerow(row | {"id": clone_id(row["id"], n)})
+                    writer.writerow(row | {"id": clone_id(row["id"], n)} | _clone_mn(row, n))
+    (directory / PLANTS).write_bytes((DEFAULT_DIR / PLANTS).read_bytes())
     return directory
+
+
+def _clone_mn(row: dict[str, str], n: int) -> dict[str, str]:
+    """A clone's logger MN, unique across the register: the original's with the clone number
+    in the serial part."""
+    mn = row.get("mn")
+    return {"mn": f"{mn[:8]}{n:06X}{mn[14:]}"} if mn else {}
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,30 @@ def split(processes: Sequence[Process], topic: str, partitions: int) -> list[lis
         return owned if sum(len(o) for o in owned) >= partitions else None
 
     return wait_until(check, 20, f"lag series of all partitions of {topic}", every_s=0.5)
+
+
+STAGES = "envwatch_stage_seconds_total"
+READINGS = "envwatch_readings_consumed_total"
+
+
+def stage_seconds(processes: Sequence[Process]) -> tuple[dict[str, float], float]:
+    """Seconds the workers spent in each stage of their batches so far, and the readings."""
+    out: dict[str, float] = {}
+    for process in processes:
+        for labels, value in process.samples(STAGES).items():
+            stage = dict(labels)["stage"]
+            out[stage] = out.get(stage, 0.0) + value
+    return out, sum(p.metric(READINGS) for p in processes)
+
+
+def stage_costs(
+    before: tuple[dict[str, float], float], after: tuple[dict[str, float], float]
+) -> dict[str, float]:
+    """Microseconds a reading cost in each stage between two ``stage_seconds`` readings."""
+    readings = after[1] - before[1]
+    if readings <= 0:
+        return {}
+    return {
+        stage: round(1e6 * (seconds - before[0].get(stage, 0.0)) / readings, 2)
+        for stage, seconds in after[0].items()
+    }

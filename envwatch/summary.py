@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import urllib.request
 from collections import defaultdict
+from collections.abc import Mapping
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -51,8 +52,15 @@ class Summary:
         reasons: dict[str, float] = defaultdict(float)
         for labels, value in samples.get("envwatch_dead_letters_total", {}).items():
             reasons[dict(labels)["reason"]] += value
-        dead = ", ".join(f"{r} {int(v)}" for r, v in sorted(reasons.items())) or "none"
-        return (
-            f"{rate:7.0f} readings/s | {int(readings)} readings | {int(rows)} rows stored, "
-            f"{int(again)} already there | {alerts} alerts firing | dead-lettered: {dead}"
-        )
+        return render(rate, int(readings), int(rows), int(again), alerts, reasons)
+
+
+def render(
+    rate: float, readings: int, rows: int, again: int, alerts: int, dead: Mapping[str, float]
+) -> str:
+    """The summary line (the README shows one; a test holds the two together)."""
+    dead_letters = ", ".join(f"{r} {int(v)}" for r, v in sorted(dead.items())) or "none"
+    return (
+        f"{rate:7.0f} readings/s | {readings} readings | {rows} rows stored, "
+        f"{again} already there | {alerts} alerts firing | dead-lettered: {dead_letters}"
+    )

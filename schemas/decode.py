@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from schemas.feed import Feed, Reading
+from schemas.hj212.flags import FLAGS, KNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class FeedDecoder:
         self._whole = msgspec.json.Decoder(msgspec.Raw)
         self._measured = tuple(q.attr for q in feed.quantities)
         self._wire = ", ".join(q.wire for q in feed.quantities)
+        self._wires = frozenset(q.wire for q in feed.quantities)
         self._choices = _choices(model)
 
     def decode(self, raw: bytes, now: datetime) -> Decoded:
@@ -148,11 +150,31 @@ class FeedDecoder:
         problem = reading.problem()
         if problem is not None:
             return problem
+        if reading.flags:
+            problem = self._flag_problem(reading.flags)
+            if problem is not None:
+                return problem
         if all(getattr(reading, attr) is None for attr in self._measured):
             return f"no measured value given; expected at least one of {self._wire}", (
                 "empty_reading"
             )
         return None, ""
+
+    def _flag_problem(self, flags: dict[str, str]) -> tuple[str, str] | None:
+        for parameter, flag in flags.items():
+            if parameter not in self._wires:
+                return (
+                    f"flags name {parameter!r}, which the {self.feed} feed does not measure; "
+                    f"expected one of {self._wire}",
+                    "unknown_flag_parameter",
+                )
+            if flag not in FLAGS:
+                return (
+                    f"flag {flag!r} of {parameter} is not an HJ 212 data flag; expected one of "
+                    f"{KNOWN}",
+                    "unknown_flag",
+                )
+        return None
 
 
 def _choices(model: type[msgspec.Struct]) -> dict[str, tuple[object, ...]]:

@@ -13,16 +13,22 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from schemas.feed import Feed
 from schemas.feeds import FEEDS
+from schemas.hj212.segment import LOGGER_TOKEN
 
 DEFAULT_DIR = Path(__file__).with_name("reference")
 # Loose bounding box of Jinhua: catches swapped or mistyped coordinates, not county borders.
 LAT_RANGE, LON_RANGE = (28.3, 29.9), (119.0, 121.0)
+
+
+class RegisterError(ValueError):
+    """A register file the loader refuses; the message names the file, line and column."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +43,55 @@ class County:
     sample: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Plant:
+    """An urban wastewater treatment plant, judged against GB 18918-2002 at its effluent.
+
+    The register row of the wastewater feed; it moves to that feed's contract module
+    (``schemas/feeds/wastewater.py``, register ``plants.csv``) when the feed is added."""
+
+    id: str
+    name_zh: str
+    county: str
+    lat: float
+    lon: float
+    capacity_m3_d: float
+    built: date  # GB 18918 Table 1 sets TP by whether a plant was built before 2006-01-01
+    required_grade: Literal["1A", "1B"]
+    interval_s: int
+    sample: bool
+    mn: str | None = None  # its HJ 212 data logger: MN and access password
+    pw: str | None = None
+
+    def problem(self, counties: object) -> tuple[str, str] | None:
+        return None
+
+
+PLANTS = "plants.csv"
+WASTEWATER = "wastewater"
+
+
 @dataclass(frozen=True)
 class Reference:
     """Everything in the register: counties by code, and each feed's sites by id."""
 
     counties: Mapping[str, County]
     by_feed: Mapping[str, Mapping[str, Any]]
+    plants: Mapping[str, Plant]
+
+    def loggers(self) -> dict[str, tuple[str, Any]]:
+        """MN -> (feed, site) of every site with an HJ 212 data logger (plants as
+        ``wastewater``)."""
+        return {
+            site.mn: (feed, site)
+            for feed, sites in self.registers().items()
+            for site in sites.values()
+            if getattr(site, "mn", None)
+        }
+
+    def registers(self) -> dict[str, Mapping[str, Any]]:
+        """Every register's sites by feed name: the feeds' and the plants'."""
+        return {**self.by_feed, WASTEWATER: self.plants}
 
     def sites(self, feed: str) -> Mapping[str, Any]:
         """The sites of a feed; KeyError naming the known feeds otherwise."""
@@ -66,6 +115,11 @@ def _convert(raw: str, hint: Any) -> Any:
         return raw
     if hint == str | None:
         return raw or None
+    if hint is date:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a date (YYYY-MM-DD)") from None
     if hint is bool:
         if raw.lower() not in ("true", "false"):
             raise ValueError(f"{raw!r} is not true or false")
@@ -92,10 +146,25 @@ def _check(row: Any, counties: Mapping[str, County]) -> tuple[str, str] | None:
     for column, (lo, hi) in (("lat", LAT_RANGE), ("lon", LON_RANGE)):
         if not lo <= getattr(row, column) <= hi:
             return column, f"{getattr(row, column)} is outside Jinhua"
+    mn, pw = getattr(row, "mn", None), getattr(row, "pw", None)
+    for column, value in (("mn", mn), ("pw", pw)):
+        if value is not None and not LOGGER_TOKEN.fullmatch(value):
+            return column, f"{value!r}: an HJ 212 {column.upper()} is 1 to 24 letters or digits"
+    if (mn is None) != (pw is None):
+        return "pw" if mn else "mn", "a data logger needs both its MN and its password (PW)"
     return None if isinstance(row, County) else row.problem(counties)
 
 
 def _load(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, Any]:
+    try:
+        return _rows(path, cls, counties)
+    except UnicodeDecodeError as e:
+        raise RegisterError(
+            f"{path.name}: not UTF-8 (byte {e.start}: {e.reason}); save it as UTF-8"
+        ) from None
+
+
+def _rows(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, Any]:
     hints = get_type_hints(cls)
     key = dataclasses.fields(cls)[0].name
     rows: dict[str, Any] = {}
@@ -103,7 +172,7 @@ def _load(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, An
         reader = csv.DictReader(f)
         missing = [c for c in hints if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path.name}, line 1, column {missing[0]!r}: missing from header")
+            raise RegisterError(f"{path.name}, line 1, column {missing[0]!r}: missing from header")
         for cells in reader:
             where = f"{path.name}, line {reader.line_num}"
             values = {}
@@ -111,22 +180,22 @@ def _load(path: Path, cls: type, counties: Mapping[str, County]) -> dict[str, An
                 try:
                     values[column] = _convert((cells[column] or "").strip(), hint)
                 except ValueError as e:
-                    raise ValueError(f"{where}, column {column!r}: {e}") from None
+                    raise RegisterError(f"{where}, column {column!r}: {e}") from None
             row = cls(**values)
             problem = _check(row, counties)
             if problem is None and values[key] in rows:
                 problem = key, f"duplicate {key} {values[key]!r}"
             if problem:
-                raise ValueError(f"{where}, column {problem[0]!r}: {problem[1]}")
+                raise RegisterError(f"{where}, column {problem[0]!r}: {problem[1]}")
             rows[values[key]] = row
     return rows
 
 
 def load_reference(directory: Path | None = None, feeds: Mapping[str, Feed] = FEEDS) -> Reference:
-    """Load and validate the register files; ValueError names the file, line and column."""
+    """Load and validate the register files; RegisterError names the file, line and column."""
     directory = directory or DEFAULT_DIR
     counties = MappingProxyType(_load(directory / "counties.csv", County, {}))
-    return Reference(
+    reference = Reference(
         counties=counties,
         by_feed=MappingProxyType(
             {
@@ -134,4 +203,21 @@ def load_reference(directory: Path | None = None, feeds: Mapping[str, Feed] = FE
                 for name, feed in feeds.items()
             }
         ),
+        plants=MappingProxyType(_load(directory / PLANTS, Plant, counties)),
     )
+    _check_loggers(reference, {**{n: f.register for n, f in feeds.items()}, WASTEWATER: PLANTS})
+    return reference
+
+
+def _check_loggers(reference: Reference, files: Mapping[str, str]) -> None:
+    """An MN names one logger: it may stand on one site of the whole register only."""
+    seen: dict[str, str] = {}
+    for feed, sites in reference.registers().items():
+        for site in sites.values():
+            mn = getattr(site, "mn", None)
+            if mn is None:
+                continue
+            where = f"{files[feed]}, site {site.id!r}"
+            if mn in seen:
+                raise ValueError(f"{where}, column 'mn': MN {mn!r} is also the MN of {seen[mn]}")
+            seen[mn] = where

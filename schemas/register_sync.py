@@ -1,7 +1,9 @@
 """Copy the city's register (schemas/reference) into the ``counties`` and ``sites`` tables.
 
 Upserts, so editing a CSV and migrating again updates names, positions and attributes;
-history queries and dashboards group by county without reading the files.
+history queries and dashboards group by county without reading the files. A data logger's
+access password stays in the register files (the gateway reads it there): the ``sites``
+table is read by Grafana's anonymous role, so it holds the logger's MN but never its password.
 """
 
 from __future__ import annotations
@@ -26,15 +28,18 @@ ON CONFLICT (feed, site_id) DO UPDATE SET name_zh = EXCLUDED.name_zh,
     county = EXCLUDED.county, lat = EXCLUDED.lat, lon = EXCLUDED.lon, attrs = EXCLUDED.attrs
 """
 _COMMON = {"id", "name_zh", "county", "lat", "lon"}
+_SECRET = {"pw"}
 
 
 def sync_register(url: str, directory: Path | None = None) -> int:
     """Returns the number of sites in the register."""
     reference = load_reference(directory)
     site_rows = []
-    for feed in reference.by_feed:
-        for site in reference.sites(feed).values():
-            attrs = {k: v for k, v in dataclasses.asdict(site).items() if k not in _COMMON}
+    for feed, sites in reference.registers().items():
+        for site in sites.values():
+            attrs = {
+                k: v for k, v in dataclasses.asdict(site).items() if k not in _COMMON | _SECRET
+            }
             site_rows.append(
                 (
                     feed,

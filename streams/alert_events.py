@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import orjson
 
 from alerts.judge import AlertEvent
-from streams.publish import send_confirmed
+from streams.publish import send
 
 
 def event_json(event: AlertEvent) -> bytes:
@@ -33,7 +33,8 @@ class AlertEvents:
     def __init__(self, topic: Any) -> None:
         self._topic = topic
 
-    async def publish(self, events: Sequence[AlertEvent]) -> None:
-        await send_confirmed(
+    async def send(self, events: Sequence[AlertEvent]) -> list[Awaitable[Any]]:
+        """Sends now; the awaitables confirm (the caller waits before it commits)."""
+        return await send(
             self._topic, ((event.site.encode(), event_json(event), None) for event in events)
         )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -41,6 +42,7 @@ class CityEngine(Checkpointed):
     alert_events: AlertEvents
     metrics: Metrics
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    unconfirmed: list[Awaitable[Any]] = field(default_factory=list)
     name: str = "city"
     exported: set[str] = field(default_factory=set)
 
@@ -57,7 +59,7 @@ class CityEngine(Checkpointed):
         )
         if out.events:
             await self.sink.write((), out.events)
-            await self.alert_events.publish(out.events)
+            self.unconfirmed += await self.alert_events.send(out.events)
         if self.store.put(SITE, state, PARTITION):
             self.export(state, figures)
         return 0

@@ -7,38 +7,44 @@ read them with any Kafka tool and a program can filter on them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from schemas.decode import Reject
-from streams.publish import send_confirmed
+from streams.publish import send
 
 HEADER_PREFIX = "envwatch.error."
 
 
 def headers_for(feed: str, reject: Reject, message: Any) -> list[tuple[str, bytes]]:
-    origin = {
-        "feed": feed,
-        "reason": reject.reason,
-        "code": reject.code,
-        "topic": message.topic,
-        "partition": str(message.partition),
-        "offset": str(message.offset),
-        "rejected_at": datetime.now(UTC).isoformat(),
-    }
-    return [(HEADER_PREFIX + name, value.encode()) for name, value in origin.items()]
+    """Headers of a reject from a feed topic: its origin is the message's topic and offset."""
+    return error_headers(
+        feed,
+        reject.reason,
+        reject.code,
+        topic=message.topic,
+        partition=str(message.partition),
+        offset=str(message.offset),
+    )
+
+
+def error_headers(feed: str, reason: str, code: str, **origin: str) -> list[tuple[str, bytes]]:
+    """The dead-letter headers: feed, reason, code, where the bytes came from, and when."""
+    fields = {"feed": feed, "reason": reason, "code": code, **origin}
+    fields["rejected_at"] = datetime.now(UTC).isoformat()
+    return [(HEADER_PREFIX + name, value.encode()) for name, value in fields.items()]
 
 
 class DeadLetters:
-    """Publishes rejects and waits for the broker's confirmation before returning."""
+    """Sends rejects; the caller waits for the broker's confirmation before it commits."""
 
     def __init__(self, topic: Any) -> None:
         self._topic = topic
 
-    async def publish(self, rejected: Iterable[tuple[str, Reject, Any]]) -> None:
+    async def send(self, rejected: Iterable[tuple[str, Reject, Any]]) -> list[Awaitable[Any]]:
         """``(feed, reject, message)``: each reject with the message it came from."""
-        await send_confirmed(
+        return await send(
             self._topic,
             (
                 (message.key, reject.raw, headers_for(feed, reject, message))

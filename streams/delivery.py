@@ -23,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP
 
 from alerts.metrics import Metrics
-from envwatch.kafka_config import kafka_python_config
+from envwatch.kafka_config import aiokafka_config
 from envwatch.settings import Settings
 from streams.offsets import Frontier, arrange
 
@@ -51,7 +51,7 @@ class LogReader:
     POLL_MS = 1000
 
     def __init__(self, settings: Settings) -> None:
-        self._config = kafka_python_config(settings)
+        self._config = aiokafka_config(settings)
         self._group = settings.app_id
         self._clients: tuple[AIOKafkaConsumer, AIOKafkaAdminClient] | None = None
         self._lock = asyncio.Lock()

@@ -1,14 +1,15 @@
 """One feed's batches: from raw records to stored rows, published transitions and exports.
 
-The order is the guarantee. Decode; send the rejects to the dead-letter topic and wait for
-the broker to confirm; load each site's state; judge each site's readings (pure code,
-``alerts/feeds``); store the rows and the alert transitions in one transaction (retried
-until stored); publish the transitions and the summaries and wait for the confirmations;
-only then keep the new states and export them. The batch's offsets count as stored after
-that (``streams/delivery.py``), and a checkpoint (:meth:`FeedEngine.checkpoint`) writes the
-states changed since the last one to the table's changelog, waits for the broker, and only
-then commits the offsets those states cover: a restart never resumes from an offset whose
-state is lost.
+The order is the guarantee. Decode; send the rejects to the dead-letter topic; load each
+site's state; judge each site's readings (pure code, ``alerts/feeds``); store the rows and the
+alert transitions in one transaction (retried until stored); send the transitions and the
+summaries; only then keep the new states and export them. The batch's offsets count as
+stored after that (``streams/delivery.py``). A checkpoint (:meth:`Checkpointed.checkpoint`)
+waits until the broker has confirmed every message the batches since the last one sent,
+writes the states they changed to the table's changelog and waits for that too, and only
+then commits the offsets: a restart never resumes past a message or a state the broker does
+not hold. Waiting for confirmations at the checkpoint, not in each batch, keeps the broker's
+round trips off the batches' path.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,7 @@ from streams.alert_events import AlertEvents
 from streams.deadletter import DeadLetters
 from streams.delivery import Delivery, Record
 from streams.exporter import SiteExporter
-from streams.publish import send_confirmed
+from streams.publish import send, send_confirmed
 from streams.rows import row_of
 from streams.sink import ReadingSink
 from streams.states import CHECKPOINT_KEY, StateStore, checkpoint_value
@@ -49,6 +50,9 @@ class Checkpointed:
     store: StateStore[Any]
     metrics: Metrics
     lock: asyncio.Lock  # held for a whole batch, so a checkpoint never sees half of one
+    # Messages sent by batches (dead letters, transitions, summaries) whose confirmations
+    # the next checkpoint awaits before it commits the offsets behind them.
+    unconfirmed: list[Awaitable[Any]]
 
     async def handle(self, records: Sequence[Record]) -> int:
         """Process one batch of records; returns the number of new rows stored."""
@@ -70,8 +74,14 @@ class Checkpointed:
         try:
             records = self.store.checkpoint()
             offsets = delivery.uncommitted(self.topic)
+            sent, self.unconfirmed = self.unconfirmed, []
         finally:
             self.lock.release()
+        try:
+            await asyncio.gather(*sent)
+        except BaseException:
+            self.store.unsent(records)
+            raise  # nothing is committed behind a message the broker did not take
         if records:
             changelog = self.store.table.changelog_topic
             try:
@@ -112,6 +122,7 @@ class FeedEngine(Checkpointed):
     timing: Timing
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    unconfirmed: list[Awaitable[Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -135,7 +146,7 @@ class FeedEngine(Checkpointed):
             rejected.extend((name, reject, record) for reject in decoded.rejects)
         stage.done("decode")
         if rejected:
-            await self.dead_letters.publish(rejected)
+            self.unconfirmed += await self.dead_letters.send(rejected)
             for _, reject, _ in rejected:
                 self.metrics.dead_letters.labels(name, reject.code).inc()
         self.metrics.messages.labels(name).inc(len(records))
@@ -181,16 +192,14 @@ class FeedEngine(Checkpointed):
         return stored
 
     async def _publish(self, events: list[AlertEvent], summaries: list[Summary]) -> None:
-        pending = []
         if summaries:
-            pending.append(
-                send_confirmed(self.summaries, ((CITY_KEY, encode(s), None) for s in summaries))
+            self.unconfirmed += await send(
+                self.summaries, ((CITY_KEY, encode(s), None) for s in summaries)
             )
         if events:
-            pending.append(self.alert_events.publish(events))
+            self.unconfirmed += await self.alert_events.send(events)
             for e in events:
                 self.metrics.alert_transitions.labels(e.condition, e.transition).inc()
-        await asyncio.gather(*pending)
 
     def recover(self, owned: Iterable[int]) -> int:
         """After a rebalance: export every owned site from its state, before consuming."""

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from envwatch.settings import Settings
+from schemas.feeds import FEEDS
 from streams.simulate import Simulator
 from streams.topics import feed_topic
 
@@ -42,7 +43,7 @@ def run_simulation(
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Publish until ``until`` (simulated) or forever; returns messages sent."""
-    topics = {feed: feed_topic(settings, feed) for feed in ("air", "water", "energy")}
+    topics = {feed: feed_topic(settings, feed) for feed in FEEDS}
     began, sent, sim_from = clock(), 0, start
     while until is None or sim_from < until:
         time.sleep(step_s)

@@ -17,6 +17,8 @@ from typing import Any
 
 import faust
 import mode
+import psycopg
+from kafka import KafkaAdminClient
 from prometheus_client import CollectorRegistry, start_http_server
 
 from alerts.city import CityState
@@ -24,6 +26,7 @@ from alerts.feeds import judgement
 from alerts.judge import Timing
 from alerts.metrics import Metrics
 from alerts.targets import load_targets
+from envwatch.kafka_config import kafka_python_config
 from envwatch.settings import Settings
 from schemas.decode import FeedDecoder, Rules
 from schemas.feed import Feed
@@ -58,7 +61,7 @@ def build_worker_app(
 
     def sink(feed: Feed | None) -> ReadingSink:
         return ReadingSink(
-            settings.database_url.get_secret_value(),
+            settings.database_conninfo,
             feed,
             settings.db_retry_max_s,
             on_error=lambda _exc: metrics.db_errors.inc(),
@@ -161,6 +164,14 @@ def _on_recovered(app: faust.App, engine: Any, delivery: Delivery) -> None:
         engine.recover({tp.partition for tp in tps})
 
     engine.store.table.on_recover(recovered)
+
+
+def check_services(settings: Settings) -> None:
+    """Reach the broker and the database once before Faust starts: a wrong address or
+    password then fails at once with the client's own error, not deep inside the worker."""
+    KafkaAdminClient(**kafka_python_config(settings), client_id=f"{settings.app_id}-check").close()
+    timeout = max(int(settings.kafka_connect_timeout_s), 2)  # libpq's minimum is 2 s
+    psycopg.connect(settings.database_conninfo, connect_timeout=timeout).close()
 
 
 def run_worker(settings: Settings) -> int:

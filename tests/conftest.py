@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -34,7 +33,10 @@ from schemas.migrate import migrate, timescale_available
 from schemas.register_sync import sync_register
 from streams.topics import ensure_topics
 from tests.support.database import TEST_DATABASE_URL, ServerDatabase, own_database
-from tests.support.services import WorkerProcess
+from tests.support.relay import Relays, Robot
+from tests.support.services import EnvwatchProcess, GatewayProcess, WorkerProcess, own_postgres
+
+P = TypeVar("P", bound=EnvwatchProcess)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,15 +59,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[EmbeddedPostgres | ServerDatabase]:
-    """The session's PostgreSQL: a database of its own on the server of
-    ``ENVWATCH_TEST_DATABASE_URL``, or else the embedded server.
-
-    The embedded one lives in a folder of its own outside pytest's temporary folder.
-
-    The server runs as a service user, so the folders above its data must stay traversable;
-    pytest resets its own base folder to owner-only when another session starts, which would
-    lock this server out of its data.
-    """
+    """The session's PostgreSQL, migrated, with the city's register: a database of its own on
+    the server of ``ENVWATCH_TEST_DATABASE_URL``, or else the embedded server."""
     server_url = os.environ.get(TEST_DATABASE_URL)
     if server_url:
         with own_database(server_url, "envwatch_test") as url:
@@ -78,15 +73,10 @@ def postgres() -> Iterator[EmbeddedPostgres | ServerDatabase]:
             sync_register(database.url())
             yield database
         return
-    home = Path(tempfile.mkdtemp(prefix="envwatch-test-pg-"))
-    server = EmbeddedPostgres(home / "data").start()
-    try:
+    with own_postgres() as server:
         migrate(server.url())
         sync_register(server.url())
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
@@ -130,18 +120,30 @@ def timescale(admin_db: psycopg.Connection) -> None:
         )
 
 
+def _starter(tmp_path: Path, kind: type[P], started: list[EnvwatchProcess]) -> Callable[..., P]:
+    def start(settings: Settings, **env: str) -> P:
+        name = kind.__name__.removesuffix("Process").lower()
+        process = kind(settings, tmp_path / f"{name}-{len(started)}.log", env=env)
+        started.append(process)
+        return process.start()
+
+    return start
+
+
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    started: list[WorkerProcess] = []
+    started: list[EnvwatchProcess] = []
+    yield _starter(tmp_path, WorkerProcess, started)
+    for process in started:
+        process.stop()
 
-    def start(settings: Settings, **env: str) -> WorkerProcess:
-        worker = WorkerProcess(settings, tmp_path / f"worker-{len(started)}.log", env=env)
-        started.append(worker)
-        return worker.start()
 
-    yield start
-    for worker in started:
-        worker.stop()
+@pytest.fixture
+def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
+    started: list[EnvwatchProcess] = []
+    yield _starter(tmp_path, GatewayProcess, started)
+    for process in started:
+        process.stop()
 
 
 _windows = itertools.count()
@@ -151,3 +153,17 @@ _windows = itertools.count()
 def window() -> datetime:
     """A start time no other test of the session uses, so row counts are this test's own."""
     return datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=10 * next(_windows))
+
+
+@pytest.fixture
+def robot() -> Robot:
+    """Stand-in WeCom / DingTalk robots that record what the relay posts."""
+    return Robot()
+
+
+@pytest.fixture
+def start_relay(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Starts `envwatch notify` processes (``start_relay(**env)`` returns its URL)."""
+    relays = Relays(tmp_path)
+    yield relays.start
+    relays.stop()

@@ -29,6 +29,7 @@ from alerts.standards import ReadingError, rational, thousandths
 from alerts.standards.aqi_table import SubIndex, Table, table
 from alerts.standards.editions import NoEditionError, in_force
 from alerts.summaries import AirDay
+from alerts.validity import invalid, service
 from schemas.feeds.air import AirReading, Station
 
 POLLUTANTS = ("pm25", "pm10", "so2", "no2", "o3", "co")
@@ -56,6 +57,9 @@ PM25_KEY = key("air_pm25_24h", "pm25_24h")
 O3_8H_RANGE = key("dq_out_of_range", "o3_8h")
 
 
+Kept = int | float  # a value in thousandths, or as sent when it has more decimals
+
+
 class Window(msgspec.Struct, array_like=True):
     """One pollutant's values of the last hours, with their running exact sum.
 
@@ -64,34 +68,37 @@ class Window(msgspec.Struct, array_like=True):
     such a float is summed exactly instead."""
 
     hours: list[int] = []
-    values: list[int | float] = []
+    values: list[Kept] = []
     total: int = 0  # sum of the values kept in thousandths
     inexact: int = 0  # how many are kept as floats
 
-    def push(self, hour: int, value: float, keep: int, needed: int) -> tuple[int, int] | None:
-        """Add an hour's value (hours older than ``keep`` and a value of the same hour go);
-        returns the exact mean of the window when ``needed`` hours are present."""
+    def push(
+        self, hour: int, value: float | None, keep: int, needed: int
+    ) -> tuple[int, int] | None:
+        """Move the window on to ``hour`` (hours older than ``keep`` go) and add its value,
+        if any (replacing one of the same hour); returns the exact mean of the hours present
+        when ``needed`` of them are."""
         hours, values = self.hours, self.values
         while hours and hours[0] <= hour - keep:
             del hours[0]
             self._forget(values.pop(0))
-        while hours and hours[-1] >= hour:
-            hours.pop()
-            self._forget(values.pop())
-        hours.append(hour)
-        scaled = thousandths(value)
-        if scaled is None:
-            values.append(value)
-            self.inexact += 1
-        else:
-            values.append(scaled)
-            self.total += scaled
+        if value is not None:
+            while hours and hours[-1] >= hour:
+                hours.pop()
+                self._forget(values.pop())
+            hours.append(hour)
+            kept = _kept(value)
+            values.append(kept)
+            if type(kept) is int:
+                self.total += kept
+            else:
+                self.inexact += 1
         n = len(values)
         if n < needed:
             return None
         if not self.inexact:
             return self.total, 1000 * n
-        return _mean([v / 1000 if type(v) is int else v for v in values])
+        return _mean(values)
 
     def _forget(self, kept: int | float) -> None:
         if type(kept) is int:
@@ -104,7 +111,7 @@ class AirState(SiteState, kw_only=True, omit_defaults=True):
     windows: dict[str, Window] = msgspec.field(default_factory=dict)  # pm25 24 h, o3 8 h
     recent: dict[str, sensors.Recent] = msgspec.field(default_factory=dict)  # sensor checks
     day: int = 0  # the local day being collected, in days since 1970-01-01 (0: none yet)
-    today: dict[str, list[float | None]] = msgspec.field(default_factory=dict)  # by hour
+    today: dict[str, list[Kept | None]] = msgspec.field(default_factory=dict)  # by hour
 
 
 class Rules(NamedTuple):
@@ -147,6 +154,8 @@ FIGURE_LABELS: tuple[str, ...] = ()
 
 def figure_labels(site: Station) -> tuple[str, ...]:
     return ()
+
+
 _NAMES = {period: tuple(f"{p}_{period}" for p in POLLUTANTS) for period in ("1h", "24h")}
 
 
@@ -166,6 +175,10 @@ def judge(
         out.judged += 1
         period = reading.period
         values = VALUES(reading)
+        flags = reading.flags
+        if flags:  # a value flagged invalid counts as missing
+            bad = invalid(flags)
+            values = tuple(None if p in bad else v for p, v in zip(POLLUTANTS, values, strict=True))
         names = _NAMES[period]
         exported = state.values
         for name, value in zip(names, values, strict=True):
@@ -176,18 +189,23 @@ def judge(
             continue
         limit = rules.pm25_24h[0 if station.zone_class == 1 else 1]
         if period == "1h":
-            _hourly(state, reading, stamp, values, rules, limit, alerts)
-            _record_hour(state, station, stamp, values, out)
-        elif reading.pm25 is not None:  # a daily reading: its PM2.5 is a 24-hour mean
-            out.figures["pm25_24h"] = reading.pm25
+            _hourly(state, station, reading, stamp, values, rules, limit, alerts)
+        else:
             alerts.reading(reading.ts, stamp, "")
-            alerts.above(PM25_KEY, reading.pm25, limit, limit * PM25_CLEAR)
+            pm25 = values[0]
+            if pm25 is not None:  # a daily reading: its PM2.5 is a 24-hour mean
+                out.figures["pm25_24h"] = pm25
+                alerts.above(PM25_KEY, pm25, limit, limit * PM25_CLEAR)
+        if flags or state.alerts:
+            valid = [p for p, v in zip(POLLUTANTS, values, strict=True) if v is not None]
+            service(alerts, flags, valid, stamp)
     state.figures.update(out.figures)
     return state, out
 
 
 def _hourly(
     state: AirState,
+    station: Station,
     reading: AirReading,
     stamp: float,
     values: tuple[float | None, ...],
@@ -196,30 +214,48 @@ def _hourly(
     alerts: Alerts,
 ) -> None:
     hour = int(stamp // HOUR)
+    pm25, _, so2, _, o3, _ = values
     windows = state.windows
-    pm25_24h = o3_8h = None
-    if reading.pm25 is not None:
-        pm25_24h = _window(windows, "pm25").push(hour, reading.pm25, 24, rules.hours_per_day)
-    if reading.o3 is not None:
-        o3_8h = _window(windows, "o3").push(hour, reading.o3, 8, rules.hours_per_8h)
+    # Moving means over the hours present in each window, whether or not this hour has one.
+    pm25_24h = _moving(windows, "pm25", hour, pm25, 24, rules.hours_per_day)
+    o3_8h = _moving(windows, "o3", hour, o3, 8, rules.hours_per_8h)
+    so2_24h = _moving(windows, "so2", hour, so2, 24, rules.hours_per_day)
+    out = alerts.outcome
+    today, slot = _today(state, station, stamp, out)
 
     table = rules.aqi
-    subs = []
+    seen = table.readings
+    present: list[tuple[Pollutant, float, SubIndex | None]] = []
+    index = 0
+    o3_sub = None
     try:
         for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
-            if value is not None:
-                subs.append((pollutant, table.of_reading(pollutant.hourly, value)))
-        o3_sub = None
+            if value is None:
+                continue
+            sub = seen[pollutant.hourly].get(value) or table.of_reading(pollutant.hourly, value)
+            present.append((pollutant, value, sub))
+            sub_index = sub.value
+            if sub_index is None:  # above the table (note 2: SO2 by its 24-hour mean)
+                sub_index = _so2_24h_index(so2_24h, table) if pollutant.name == "so2" else 500
+            if sub_index > index:
+                index = sub_index
         if o3_8h is not None:
             o3_sub = SubIndex(table.sub_index("o3_8h", *o3_8h), *o3_8h)
+            index = max(index, _o3_8h_index(o3_sub, o3, table))
+        indexed = bool(present) or o3_sub is not None  # the 8-hour O3 mean alone gives one
     except ReadingError:  # an implausible value: no AQI this hour (and no out-of-range checks)
-        subs, o3_sub = [], None
-    alerts.reading(reading.ts, stamp, table.edition if subs else "")
-    out = alerts.outcome
-    if subs:
-        index = max(500 if s.value is None else s.value for _, s in subs)
-        if o3_sub is not None:
-            index = max(index, _o3_8h_index(o3_sub, reading, table))
+        present = [
+            (p, v, None) for p, v in zip(PER_POLLUTANT, values, strict=True) if v is not None
+        ]
+        o3_sub, indexed = None, False
+    for pollutant, value, sub in present:  # the hour in the station's day
+        hours = today.get(pollutant.name)
+        if hours is None:
+            hours = today[pollutant.name] = [None] * 24
+        hours[slot] = sub.num if sub is not None and sub.den == 1000 else _kept(value)
+
+    alerts.reading(reading.ts, stamp, table.edition if indexed else "")
+    if indexed:
         out.figures["aqi"] = index
         out.figures["aqi_category"] = table.category(index)
         alerts.above(LIGHT, index, 100, 100 * AQI_CLEAR)
@@ -228,24 +264,42 @@ def _hourly(
         mean = pm25_24h[0] / pm25_24h[1]
         out.figures["pm25_24h"] = mean
         alerts.above(PM25_KEY, mean, limit, limit * PM25_CLEAR)
-    recent = state.recent
-    for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
-        if value is not None:
-            sensors.judge(alerts, recent, pollutant.name, value, pollutant.sensor)
-    for pollutant, sub in subs:
-        _range_check(alerts, pollutant.out_of_range, pollutant.hourly, sub, table)
-    if o3_sub is not None and subs:
+    recent, open_alerts = state.recent, alerts.alerts
+    for pollutant, value, sub in present:
+        sensors.judge(alerts, recent, pollutant.name, value, pollutant.sensor)
+        if sub is not None and (sub.value is None or pollutant.out_of_range in open_alerts):
+            _range_check(alerts, pollutant.out_of_range, pollutant.hourly, sub, table)
+    if o3_sub is not None:
         _range_check(alerts, O3_8H_RANGE, "o3_8h", o3_sub, table)
 
 
-def _o3_8h_index(sub: SubIndex, reading: AirReading, table: Table) -> int:
+def _moving(
+    windows: dict[str, Window], pollutant: str, hour: int, value: float | None, keep: int, need: int
+) -> tuple[int, int] | None:
+    """A pollutant's moving mean at this hour: its window moved on, with this hour's value."""
+    window = windows.get(pollutant)
+    if window is None:
+        if value is None:
+            return None
+        window = windows[pollutant] = Window()
+    return window.push(hour, value, keep, need)
+
+
+def _o3_8h_index(sub: SubIndex, o3: float | None, table: Table) -> int:
     """Note 3 of HJ 633 Table 1: above its last breakpoint the O3 8-hour mean is reported by
-    the O3 1-hour value."""
+    the O3 1-hour value (500 without one)."""
     if sub.value is not None:
         return sub.value
-    assert reading.o3 is not None  # an 8-hour mean is computed on hours that carry O3
-    hourly = table.of_reading("o3_1h", reading.o3).value
+    hourly = None if o3 is None else table.of_reading("o3_1h", o3).value
     return 500 if hourly is None else hourly
+
+
+def _so2_24h_index(so2_24h: tuple[int, int] | None, table: Table) -> int:
+    """Note 2 of HJ 633 Table 1: above its last breakpoint an SO2 1-hour value gives no
+    sub-index; the SO2 sub-index is that of its 24-hour moving mean (500 without a valid one,
+    or above that table too)."""
+    daily = None if so2_24h is None else table.sub_index("so2_24h", *so2_24h)
+    return 500 if daily is None else daily
 
 
 def _range_check(alerts: Alerts, alert_key: str, key_: str, sub: SubIndex, table: Table) -> None:
@@ -259,44 +313,30 @@ def _range_check(alerts: Alerts, alert_key: str, key_: str, sub: SubIndex, table
         )
 
 
-def _window(windows: dict[str, Window], pollutant: str) -> Window:
-    window = windows.get(pollutant)
-    if window is None:
-        window = windows[pollutant] = Window()
-    return window
-
-
-def _record_hour(
-    state: AirState,
-    station: Station,
-    stamp: float,
-    values: tuple[float | None, ...],
-    out: Outcome,
-) -> None:
-    """Add the hour to the station's local day; a reading of a later day closes the day.
-
-    An hourly reading's timestamp is the end of its hour, so 23:00-24:00 belongs to the day
-    it started in.
-    """
+def _today(
+    state: AirState, station: Station, stamp: float, out: Outcome
+) -> tuple[dict[str, list[Kept | None]], int]:
+    """The station's local day the hour belongs to, and its slot; a reading of a later day
+    closes the day before (readings are judged in time order). An hourly reading's timestamp
+    is the end of its hour, so 23:00-24:00 belongs to the day it started in."""
     start = stamp - HOUR + OFFSET
-    slot_day, hour = int(start // DAY), int(start // HOUR) % 24
-    if slot_day != state.day:  # a later day: readings are judged in time order
+    slot_day, slot = int(start // DAY), int(start // HOUR) % 24
+    if slot_day != state.day:
         if state.day:
             means = daily_means(state.today, state.day)
             if means:
                 closed = date(1970, 1, 1) + timedelta(days=state.day)
                 out.summaries.append(AirDay(site=station.id, day=closed.isoformat(), means=means))
         state.day, state.today = slot_day, {}
-    today = state.today
-    for p, v in zip(POLLUTANTS, values, strict=True):
-        if v is not None:
-            hours = today.get(p)
-            if hours is None:
-                hours = today[p] = [None] * 24
-            hours[hour] = v
+    return state.today, slot
 
 
-def daily_means(today: dict[str, list[float | None]], local_day: int) -> dict[str, float]:
+def _kept(value: float) -> Kept:
+    scaled = thousandths(value)
+    return value if scaled is None else scaled
+
+
+def daily_means(today: dict[str, list[Kept | None]], local_day: int) -> dict[str, float]:
     """The valid daily figures of a day: ``{p}_24h``, ``o3_8h`` (the daily maximum of the
     8-hour means), ``o3_1h`` (the daily maximum hour), by the rules in force that day."""
     rules = rules_of(local_day)
@@ -306,15 +346,12 @@ def daily_means(today: dict[str, list[float | None]], local_day: int) -> dict[st
     for pollutant, hours in today.items():
         present = [v for v in hours if v is not None]
         if pollutant == "o3":
-            windows = []
-            for i in range(17):
-                window = [v for v in hours[i : i + 8] if v is not None]
-                if len(window) >= rules.hours_per_8h:
-                    windows.append(Fraction(*_mean(window)))
-            if len(windows) >= rules.windows_per_day:
-                means["o3_8h"] = float(max(windows))
+            best = _best_window(hours, rules.hours_per_8h, rules.windows_per_day)
+            if best is not None:
+                means["o3_8h"] = best[0] / best[1]
             if len(present) >= rules.hours_per_day:
-                means["o3_1h"] = max(present)
+                top = max(present, key=_exact)
+                means["o3_1h"] = top / 1000 if type(top) is int else top
             continue
         if len(present) >= rules.hours_per_day:
             num, den = _mean(present)
@@ -322,17 +359,42 @@ def daily_means(today: dict[str, list[float | None]], local_day: int) -> dict[st
     return means
 
 
-def _mean(values: Sequence[float]) -> tuple[int, int]:
-    """The exact mean of readings, (numerator, denominator)."""
-    total = 0
-    rest = Fraction(0)
-    for v in values:
-        scaled = thousandths(v)
-        if scaled is None:
-            rest += Fraction(*rational(v))
-        else:
-            total += scaled
-    if not rest:
-        return total, 1000 * len(values)
-    mean = (Fraction(total, 1000) + rest) / len(values)
+def _best_window(hours: list[Kept | None], needed: int, windows: int) -> tuple[int, int] | None:
+    """The highest of the day's 17 8-hour means with ``needed`` hours, when at least
+    ``windows`` of them are valid (the daily maximum 8-hour O3, GB 3095 and HJ 663)."""
+    if any(type(v) is float for v in hours):
+        exact = [None if v is None else _exact(v) for v in hours]
+        means = []
+        for i in range(17):
+            window = [v for v in exact[i : i + 8] if v is not None]
+            if len(window) >= needed:
+                means.append(sum(window, Fraction(0)) / len(window))
+        if len(means) < windows:
+            return None
+        best = max(means)
+        return best.numerator, best.denominator
+    total, count = [0], [0]  # running sums of the thousandths and of the hours present
+    for v in hours:
+        total.append(total[-1] + (v or 0))
+        count.append(count[-1] + (v is not None))
+    found, valid = (0, 1), 0
+    for i in range(17):
+        n = count[i + 8] - count[i]
+        if n >= needed:
+            valid += 1
+            s = total[i + 8] - total[i]
+            if s * found[1] > found[0] * n * 1000 or valid == 1:
+                found = (s, 1000 * n)
+    return found if valid >= windows else None
+
+
+def _exact(kept: Kept) -> Fraction:
+    return Fraction(kept, 1000) if type(kept) is int else Fraction(*rational(kept))
+
+
+def _mean(values: Sequence[Kept]) -> tuple[int, int]:
+    """The exact mean of kept values, (numerator, denominator)."""
+    if all(type(v) is int for v in values):
+        return sum(values), 1000 * len(values)  # type: ignore[arg-type]
+    mean = sum(map(_exact, values), Fraction(0)) / len(values)
     return mean.numerator, mean.denominator

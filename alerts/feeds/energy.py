@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from alerts.judge import Alerts, Context, Outcome, SiteState, key
 from alerts.standards import energy
 from alerts.standards.editions import NoEditionError, in_force
+from alerts.validity import invalid, service
 from schemas.feeds import FEEDS
 from schemas.feeds.energy import EnergyReading, EnergyUnit
 
@@ -52,24 +53,35 @@ def judge(
             continue
         state.last_at = stamp
         out.judged += 1
-        amounts = {c: v for c, v in zip(CARRIERS, AMOUNTS(reading), strict=True) if v is not None}
+        bad = invalid(reading.flags)  # values flagged invalid count as missing
+        amounts = {
+            c: v
+            for c, v in zip(CARRIERS, AMOUNTS(reading), strict=True)
+            if v is not None and c not in bad
+        }
+        output = None if "output_10k_yuan" in bad else reading.output_10k_yuan
         state.values.update(amounts)
-        if reading.output_10k_yuan is not None:
-            state.values["output_10k_yuan"] = reading.output_10k_yuan
-        if not amounts:
+        if output is not None:
+            state.values["output_10k_yuan"] = output
+        converted = None
+        if amounts:
+            try:
+                edition = in_force("energy", reading.period_end)
+            except NoEditionError:
+                edition = None
+            if edition is not None:
+                converted = energy.convert(amounts, edition=edition)
+        alerts.reading(reading.period_end, stamp, converted.edition if converted else "")
+        valid = [*amounts, *([] if output is None else ["output_10k_yuan"])]
+        service(alerts, reading.flags, valid, stamp)
+        if converted is None:
             continue
-        try:
-            edition = in_force("energy", reading.period_end)
-        except NoEditionError:
-            continue
-        converted = energy.convert(amounts, edition=edition)
         year = reading.period_start.astimezone(CHINA).year
         so_far = state.ytd_tce if state.year == year else 0.0
         state.year, state.ytd_tce = year, so_far + converted.tce
         out.figures |= {"tce": converted.tce, "ytd_tce": state.ytd_tce}
-        alerts.reading(reading.period_end, stamp, converted.edition)
-        if reading.output_10k_yuan:
-            intensity = energy.intensity(converted.tce, reading.output_10k_yuan)
+        if output:
+            intensity = energy.intensity(converted.tce, output)
             out.figures["intensity"] = intensity
             quota = unit.intensity_quota_tce_per_10k_yuan
             alerts.above(INTENSITY, intensity, quota, quota, sustain=False)

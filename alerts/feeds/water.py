@@ -21,6 +21,7 @@ from alerts.judge import Alerts, Context, Outcome, SiteState, key
 from alerts.standards import ReadingError, water_class
 from alerts.standards.editions import NoEditionError, in_force
 from alerts.summaries import SectionClass
+from alerts.validity import invalid, service
 from schemas.feeds import FEEDS
 from schemas.feeds.water import Section, WaterReading
 
@@ -105,9 +106,14 @@ def judge(
             continue
         state.last_at = stamp
         out.judged += 1
-        values = {w: v for w, v in zip(WIRE, VALUES(reading), strict=True) if v is not None}
+        bad = invalid(reading.flags)  # values flagged invalid count as missing
+        values = {
+            w: v
+            for w, v in zip(WIRE, VALUES(reading), strict=True)
+            if v is not None and w not in bad
+        }
         state.values.update(values)
-        if reading.temp is not None:
+        if reading.temp is not None and "temp" not in bad:
             state.values["temp"] = reading.temp
         edition = _edition_on(int((stamp + 28800) // 86400))
         if edition is None:
@@ -120,6 +126,7 @@ def judge(
         for item in SENSED:
             if item in values:
                 sensors.judge(alerts, state.recent, item, values[item], SENSOR_KEYS[item])
+        service(alerts, reading.flags, values, stamp)
         if sample is None:
             continue
         worst, controlling = sample

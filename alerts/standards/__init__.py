@@ -48,6 +48,14 @@ def exact(name: str, value: object) -> Fraction:
     return Fraction(decimal_of(name, value))
 
 
+def water_value(name: str, value: object) -> Fraction:
+    """A water item's value, exact: never negative, and pH within 0-14."""
+    exact_value = exact(name, value)
+    if exact_value < 0 or (name == "ph" and exact_value > 14):
+        raise ReadingError(f"{name}: {value!r} is out of the physical range")
+    return exact_value
+
+
 # Readings repeat the same few thousand values (instruments report to 0.1 or 1 µg/m³), and
 # turning a float into an exact decimal and rational is most of the cost of judging one.
 @lru_cache(maxsize=65536)

@@ -71,11 +71,12 @@ class Table:
             key: _column(data["breakpoints"][column], iaqi) for key, column in COLUMN.items()
         }
         self.category_max = tuple(row["max_aqi"] for row in data["categories"] if "max_aqi" in row)
-        self._readings: dict[str, dict[float, SubIndex]] = {key: {} for key in COLUMN}
+        # Sub-indices of readings' values by input key, as they are asked for.
+        self.readings: dict[str, dict[float, SubIndex]] = {key: {} for key in COLUMN}
 
     def of_reading(self, key: str, value: float) -> SubIndex:
         """The sub-index of a reading's value, remembered: readings repeat their values."""
-        seen = self._readings[key]
+        seen = self.readings[key]
         found = seen.get(value)
         if found is None:
             if len(seen) > 1 << 16:

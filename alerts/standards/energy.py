@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import cache
 from typing import Literal
 
 from alerts.standards import Number, ReadingError, exact
-from alerts.standards.editions import Edition, resolve
+from alerts.standards.editions import Edition, by_name, resolve
 
 ElectricityBasis = Literal["equivalent", "equal"]
 KG_PER_TONNE = 1000
@@ -36,12 +37,19 @@ def coefficients(
 ) -> dict[str, Fraction]:
     """kgce per metered unit of each carrier, with the electricity basis chosen."""
     ed = resolve("energy", edition, None)
-    table = {k: Fraction(v) for k, v in ed.data["coefficients"].items()}
+    table = dict(_coefficients(ed.id))
     if electricity == "equal" and equal_value_kgce_per_kwh is not None:
         table["electricity_kwh"] = exact("equal_value_kgce_per_kwh", equal_value_kgce_per_kwh)
     else:
         table["electricity_kwh"] = Fraction(ed.data["electricity_kwh"][electricity])
     return table
+
+
+@cache
+def _coefficients(edition_id: str) -> tuple[tuple[str, Fraction], ...]:
+    """An edition's carriers and coefficients as exact rationals, made once."""
+    data = by_name("energy", edition_id).data["coefficients"]
+    return tuple((k, Fraction(v)) for k, v in data.items())
 
 
 def convert(

@@ -13,7 +13,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Literal
 
-from alerts.standards import Number, ReadingError, exact
+from alerts.standards import Number, ReadingError, water_value
 from alerts.standards.editions import Edition, resolve
 
 Waterbody = Literal["river", "lake"]  # "lake" covers reservoirs
@@ -54,20 +54,13 @@ def _rule(param: str, waterbody: Waterbody, ed: Edition) -> tuple[str, list[Frac
     return direction, [Fraction(v) for v in limits]
 
 
-def _value(param: str, raw: object) -> Fraction:
-    value = exact(param, raw)
-    if value < 0 or (param == "ph" and value > 14):
-        raise ReadingError(f"{param}: {raw!r} is out of the physical range")
-    return value
-
-
 def parameter_class(
     param: str, value: Number, waterbody: Waterbody = "river", edition: Edition | str | None = None
 ) -> int:
     """The best class whose limit the value meets (inclusive; DO >=; pH within 6-9), else 6."""
     ed = resolve("water", edition, None)
     direction, limits = _rule(param, waterbody, ed)
-    v = _value(param, value)
+    v = water_value(param, value)
     if direction == "range":
         return 1 if limits[0] <= v <= limits[1] else WORSE_THAN_V
     meets = (v >= lim if direction == "min" else v <= lim for lim in limits)
@@ -111,7 +104,7 @@ def period_means(samples: Sequence[Mapping[str, Number | None]]) -> dict[str, Fr
     for sample in samples:
         for param, raw in sample.items():
             if raw is not None:
-                seen.setdefault(param, []).append(_value(param, raw))
+                seen.setdefault(param, []).append(water_value(param, raw))
     return {p: sum(vs, Fraction(0)) / len(vs) for p, vs in seen.items()}
 
 
@@ -142,7 +135,7 @@ def exceeding(
         if param not in values or verdict.by_parameter[param] <= target_class:
             continue
         direction, limits = _rule(param, waterbody, ed)
-        value = _value(param, values[param])
+        value = water_value(param, values[param])
         limit = None if direction == "range" else limits[target_class - 1]
         multiple = (value - limit) / limit if direction == "max" and limit else None
         shortfall = limit - value if direction == "min" and limit is not None else None

@@ -3,24 +3,28 @@
 #   envwatch          the pipeline: reads the feed topics, writes dead letters and alerts,
 #                     owns its consumer group and Faust's internal topics (prefix envwatch).
 #   agency-<feed>     one per agency: may write to its own feed topic envwatch.<feed> only.
-# Passwords come from deploy/.env: ENVWATCH_KAFKA_PASSWORD and AGENCY_<FEED>_PASSWORD.
+# Passwords come from the secret files (deploy/secrets): kafka_pipeline_password and
+# agency_<feed>_password; the admin logs in with kafka_admin_password.
 set -euo pipefail
-bin=/opt/kafka/bin
-server=kafka:9092
-admin=/tmp/admin.properties
-cat > "$admin" <<PROPS
-security.protocol=SASL_PLAINTEXT
-sasl.mechanism=SCRAM-SHA-512
-sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${KAFKA_ADMIN_PASSWORD}";
-PROPS
+here="$(dirname "$0")"
+source "$here/lib.sh"
+bin="${KAFKA_BIN:-/opt/kafka/bin}"
+server="${KAFKA_SERVER:-kafka:9092}"
+run="$(mktemp -d)"
+trap 'rm -rf "$run"' EXIT
+admin="$run/admin.properties"
+admin_password="$(read_secret kafka_admin_password)"  # a failed read stops the script (set -e)
+client_config "$admin" "$admin_password"
+unset admin_password
 
-user() {  # user NAME PASSWORD: create or reset a SCRAM-SHA-512 credential
-  # The password goes through a private file, never on a command line (seen in the process
-  # list); printf is a shell builtin, so it runs in no process of its own either.
-  local file
-  file=$(mktemp)
-  chmod 600 "$file"
-  printf 'SCRAM-SHA-512=[password=%s]\n' "$2" > "$file"
+user() {  # user NAME SECRET: create or reset NAME's SCRAM-SHA-512 credential
+  # kafka-configs --add-config-file reads a .properties file whose value is what its credential
+  # pattern expects, `[iterations=N,]password=...` (no brackets, unlike --add-config); the file
+  # keeps the password off the command line (a value the tool refuses, it would print).
+  local file="$run/$1.properties" password
+  password="$(read_secret "$2")"
+  (umask 077 && printf 'SCRAM-SHA-512=iterations=8192,password=%s\n' \
+    "$(properties_value "$password")" > "$file")
   "$bin/kafka-configs.sh" --bootstrap-server "$server" --command-config "$admin" --alter \
     --entity-type users --entity-name "$1" --add-config-file "$file"
   rm -f "$file"
@@ -29,14 +33,13 @@ acl() {
   "$bin/kafka-acls.sh" --bootstrap-server "$server" --command-config "$admin" --add "$@"
 }
 
-user envwatch "${ENVWATCH_KAFKA_PASSWORD:?}"
+user envwatch kafka_pipeline_password
 acl --allow-principal User:envwatch --operation All --resource-pattern-type prefixed \
     --topic envwatch --group envwatch --transactional-id envwatch
 acl --allow-principal User:envwatch --operation Create --operation DescribeConfigs --cluster
 
 for feed in air water energy; do
-  var="AGENCY_${feed^^}_PASSWORD"
-  user "agency-$feed" "${!var:?set $var in deploy/.env}"
+  user "agency-$feed" "agency_${feed}_password"
   acl --allow-principal "User:agency-$feed" --operation Write --operation Describe \
       --topic "envwatch.$feed"
 done

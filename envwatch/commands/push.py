@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from envwatch.failures import NotConfiguredError
 from envwatch.settings import Settings
 
 
@@ -28,7 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="send every line as it is; the worker dead-letters bad ones",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.add_argument(
+        "--encoding",
+        help="the file's text encoding, e.g. utf-8, gbk, gb18030 (default: detected)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
@@ -36,16 +40,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from kafka import KafkaProducer
 
     from envwatch.kafka_config import kafka_python_config
+    from envwatch.progress import LateProgressBar
     from schemas.decode import FeedDecoder, Rules
     from schemas.feeds import FEEDS
     from schemas.reference import load_reference
-    from streams.push import Pusher, count_lines, file_lines
+    from streams.push import Pusher, count_lines, open_readings
     from streams.topics import feed_topic
 
     if not settings.kafka_configured:
-        raise SystemExit("set ENVWATCH_KAFKA_BOOTSTRAP to the broker address")
+        raise NotConfiguredError("set ENVWATCH_KAFKA_BOOTSTRAP to the broker address")
     if not args.file.is_file():
-        raise SystemExit(f"{args.file}: no such file")
+        raise NotConfiguredError(f"{args.file}: no such file")
+    source = open_readings(args.file, args.feed, args.encoding)
+    if source.detected and not args.quiet:
+        print(f"{args.file}: read as {source.encoding} (detected)", flush=True)
     decoder = None
     if not args.no_validate:
         reference = load_reference(settings.reference_dir)
@@ -64,17 +72,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         linger_ms=20,
         max_request_size=max(settings.max_message_bytes * 2, 1_048_576),
     )
+    bar = (
+        None if args.quiet else LateProgressBar(f"pushing {args.file.name}", count_lines(args.file))
+    )
     try:
         pusher = Pusher(
-            producer,
-            feed_topic(settings, args.feed),
-            args.feed,
-            decoder,
-            batch=args.batch,
-            progress=None if args.quiet else sys.stderr,
+            producer, feed_topic(settings, args.feed), args.feed, decoder, args.batch, bar
         )
-        report = pusher.push(file_lines(args.file), total=count_lines(args.file))
+        report = pusher.push(source.lines())
     finally:
+        if bar is not None:
+            bar.close()
         producer.close()
     for number, reason in report.rejected:
         print(f"{args.file}:{number}: rejected: {reason}")

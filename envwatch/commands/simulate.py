@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime, timedelta
 
+from envwatch import logs
+from envwatch.failures import NotConfiguredError
 from envwatch.settings import Settings
 
 
@@ -49,10 +51,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from streams.simulate_run import run_simulation
 
     if not settings.kafka_configured:
-        raise SystemExit("set ENVWATCH_KAFKA_BOOTSTRAP to the broker address")
+        raise NotConfiguredError("set ENVWATCH_KAFKA_BOOTSTRAP to the broker address")
     start = args.start or datetime.now(UTC) - timedelta(days=2)
     simulator = Simulator(load_reference(settings.reference_dir), seed=args.seed)
     producer = KafkaProducer(**kafka_python_config(settings), linger_ms=20)
+    logs.services_reached()
     try:
         sent = run_simulation(
             settings, simulator, producer, start, args.speed, args.rate, until=args.until

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from envwatch import logs
+from envwatch.failures import NotConfiguredError
 from envwatch.settings import Settings
 
 
@@ -14,12 +16,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.worker import run_worker
+    from streams.worker import check_services, run_worker
 
     if not (settings.kafka_configured and settings.database_configured):
-        raise SystemExit(
+        raise NotConfiguredError(
             "set ENVWATCH_KAFKA_BOOTSTRAP and ENVWATCH_DATABASE_URL "
             "(or use `envwatch run`, which starts embedded ones)"
         )
+    check_services(settings)
+    logs.services_reached()
     sys.argv = [sys.argv[0]]  # Faust's worker parses the command line itself
     return run_worker(settings)

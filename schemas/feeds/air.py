@@ -48,6 +48,8 @@ class Station:
     zone_class: Literal[1, 2]  # GB 3095 zone: grade I limits in class 1, grade II in class 2
     interval_s: int
     sample: bool
+    mn: str | None = None  # its HJ 212 data logger: MN and access password
+    pw: str | None = None
 
     def problem(self, counties: object) -> tuple[str, str] | None:
         return None

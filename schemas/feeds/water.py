@@ -70,6 +70,8 @@ class Section:
     drinking_source: bool
     interval_s: int
     sample: bool
+    mn: str | None = None  # its HJ 212 data logger: MN and access password
+    pw: str | None = None
 
     def problem(self, counties: Container[str]) -> tuple[str, str] | None:
         """Only county-boundary sections name the counties upstream and downstream."""

@@ -19,7 +19,8 @@ import pytest
 
 from envwatch.embedded import free_port
 from schemas.reference import DEFAULT_DIR
-from tests.support.monitoring import Alertmanager, Prometheus, Webhook
+from tests.support.monitoring import CRITICAL_REMINDERS, Alertmanager, Prometheus, Webhook
+from tests.support.relay import TOKEN, Robot
 from tests.support.services import committed, producer, wait_until
 
 STATION = "air-pujiang-01"
@@ -54,13 +55,15 @@ def monitoring(settings, tmp_path):
     webhook.close()
 
 
-def send(settings, window, hours: range, pm25: float, station: str = STATION) -> None:
+def send(
+    settings, window, hours: range, pm25: float, station: str = STATION, step: float = 1.0
+) -> None:
     out = producer(settings)
     for h in hours:
         reading = {
             "station_id": station,
             "ts": (window + timedelta(hours=h)).isoformat(),
-            "pm25": pm25 + h,
+            "pm25": pm25 + step * h,
             "no2": 40.0,
         }
         out.send(settings.topic("air"), key=station.encode(), value=orjson.dumps(reading))
@@ -141,6 +144,55 @@ def test_a_silent_station_raises_the_silence_alert(
         if a["labels"]["site"] == QUIET
     ]
     assert alert["status"] == "firing" and alert["labels"]["county"] == "pujiang"
+
+
+def test_one_incident_s_messages_say_the_truth_in_every_state(
+    settings, start_worker, start_relay, robot: Robot, tmp_path, window
+):
+    """Breach, the hysteresis band, resolution: what the on-call group reads at each step,
+    from the worker through Prometheus, Alertmanager (reminding every few seconds) and the relay
+    to the stand-in robot."""
+    start_worker(settings)
+    relay = start_relay(ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom",
+                        ENVWATCH_NOTIFY_DINGTALK_URL=f"{robot.url}/dingtalk")  # fmt: skip
+    am = Alertmanager(tmp_path, Webhook(), relay_url=relay, token=TOKEN, text=[CRITICAL_REMINDERS])
+    am.start()
+    # Prometheus re-sends a firing alert's annotations every second, not every minute.
+    prom = Prometheus(tmp_path, settings.metrics_port, am.port,
+                      flags=["--rules.alert.resend-delay=1s"]).start()  # fmt: skip
+    heavy = "【严重】金华 浦江县 空气重度污染"
+
+    def said(*words: str) -> bool:
+        return any(all(w in text for w in words) for text in robot.texts("/wecom"))
+
+    try:
+        # PM2.5 around 200 µg/m³ for three hours: AQI 250-252, above the limit of 200.
+        send(settings, window, range(0, 3), pm25=200.0)
+        wait_until(lambda: said(heavy, "当前值：25", "超过限值 200"), 90, "the page")
+        # PM2.5 140: AQI 186, below the limit and above the clear threshold (180): still firing.
+        send(settings, window, range(3, 4), pm25=140.0, step=0)
+        wait_until(lambda: said(heavy, "当前值：186，已低于限值 200，尚未低于解除阈值 180"),
+                   60, "a reminder in the hysteresis band")  # fmt: skip
+        # Clean air for two hours: the worker resolves at the second; AQI 29 then.
+        send(settings, window, range(4, 6), pm25=20.0, step=0)
+        wait_until(lambda: said("【已恢复】金华 浦江县 空气重度污染", "恢复时数值：29（限值 200）"),
+                   90, "the resolved message with the AQI at resolution")  # fmt: skip
+    finally:
+        prom.stop()
+        am.stop()
+    texts = robot.texts("/wecom")
+    incident = [t for t in texts if "空气重度污染" in t]
+    for text in incident:  # no message of this incident contradicts its own figures
+        assert not ("已低于" in text and "超过限值" in text), text
+        assert "docs/oncall.md" not in text and "grafana:3000" not in text, text
+        assert "[处置手册](https://wiki.example.gov.cn/oncall#airaqiheavy)" in text
+    assert incident[-1].startswith("### 【已恢复】"), incident[-1]
+    assert "说明" not in incident[-1]  # the rule's summary tells of the firing state only
+    distinct = [t for i, t in enumerate(incident) if i == 0 or t.split("开始")[0] !=
+                incident[i - 1].split("开始")[0]]  # fmt: skip
+    print("\n\nthe incident's messages to the WeCom group, repeats folded:")
+    for text in distinct:
+        print(f"\n{text}")
 
 
 def test_a_station_silent_since_before_a_restart_raises_the_silence_alert(

@@ -4,14 +4,12 @@ delivering to a stand-in robot endpoint, through a real Alertmanager with its in
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,10 +18,12 @@ from typing import Any
 
 import pytest
 import yaml
-from aiohttp import web
 
+from alerts.notify.escalation import ESCALATED, LEVELS
 from alerts.notify.format import dingtalk_sign
 from envwatch.embedded import free_port
+from tests.support.monitoring import Alertmanager, Webhook
+from tests.support.relay import TOKEN, Robot, request
 from tests.support.services import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,12 +74,34 @@ def test_every_rule_has_severity_county_and_a_runbook_anchor_that_exists() -> No
                for h in headings if h.startswith("#")}  # fmt: skip
     for rule in rules():
         name, labels, notes = rule["alert"], rule.get("labels", {}), rule["annotations"]
-        assert labels.get("severity") in ("critical", "warning", "info", "none"), name
+        # an escalation's severity is that of the alert it escalates (ALERTS_FOR_STATE's)
+        severity = labels.get("severity") or (
+            "escalated" if "ALERTS_FOR_STATE" in rule["expr"] else ""
+        )
+        assert severity in ("critical", "warning", "info", "none", "escalated"), name
         # county comes from the worker's series, or is "all" for pipeline and city-wide rules
         assert labels.get("county") == "all" or "envwatch_" in rule["expr"], name
-        assert notes["runbook_url"].split("#")[1] in anchors, name
+        assert notes["runbook"] in anchors, name  # the relay adds the runbook's address
         if name != "Watchdog":
             assert {"summary_zh", "summary", "description", "dashboard_path"} <= notes.keys(), name
+
+
+def test_the_escalation_rules_and_routes_cover_every_level_the_relay_allows() -> None:
+    """The relay exports waits for levels 1..LEVELS; a rule must read each, a route take it."""
+    escalations = [r for r in rules() if r["alert"] == ESCALATED]
+    assert sorted(r["labels"]["level"] for r in escalations) == [
+        str(n) for n in range(1, LEVELS + 1)
+    ]
+    for rule in escalations:
+        assert (
+            f'envwatch_escalation_after_seconds{{level="{rule["labels"]["level"]}"}}'
+            in rule["expr"]
+        )
+    route = yaml.safe_load((ALERTS / "alertmanager.yml").read_text())["route"]["routes"][1]
+    assert route["matchers"] == [f'alertname="{ESCALATED}"']
+    assert [r["matchers"] for r in route["routes"]] == [
+        [f'level="{n}"'] for n in range(2, LEVELS + 1)
+    ]
 
 
 @needs
@@ -98,95 +120,27 @@ def test_amtool_checks_the_alertmanager_config() -> None:
         ("alertname=AirAqiHeavy severity=critical county=yiwu site=air-yiwu-01", "oncall-critical"),
         ("alertname=AirAqiLight severity=warning county=yiwu site=air-yiwu-01", "oncall-warning"),
         ("alertname=DataOutOfRange severity=info county=yiwu site=air-yiwu-01", "archive"),
+        # An escalation keeps the labels of the alert it escalates; it goes by level, first.
+        ("alertname=AlertEscalated escalated=AirAqiHeavy level=1 severity=critical county=yiwu "
+         "site=air-yiwu-01", "duty-supervisor"),
+        ("alertname=AlertEscalated escalated=AirAqiHeavy level=2 severity=critical county=yiwu "
+         "site=air-yiwu-01", "duty-director"),
+        ("alertname=AlertEscalated escalated=WorkerDown level=1 severity=critical county=all "
+         "component=pipeline", "duty-supervisor"),
     ],
-)
+)  # fmt: skip
 def test_routes_by_severity_and_county(labels: str, receiver: str) -> None:
     done = run("amtool", "config", "routes", "test", f"--config.file={ALERTS / 'alertmanager.yml'}",
                *labels.split())  # fmt: skip
     assert done.stdout.strip() == receiver, done.stdout + done.stderr
 
 
-class Robot:
-    """A stand-in for the WeCom / DingTalk robot endpoints and the fallback collector."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.received: list[tuple[str, dict[str, str], dict[str, Any]]] = []
-        self.loop = asyncio.new_event_loop()
-        started = threading.Event()
-        threading.Thread(target=self._serve, args=(started,), daemon=True).start()
-        started.wait(10)
-
-    def _serve(self, started: threading.Event) -> None:
-        async def record(request: web.Request) -> web.Response:
-            self.received.append((request.path, dict(request.query), await request.json()))
-            if request.path == "/broken":
-                return web.Response(status=500, text="robot unavailable")
-            return web.json_response({"errcode": 0, "errmsg": "ok"})
-
-        async def start() -> None:
-            app = web.Application()
-            app.router.add_post("/{name}", record)
-            runner = web.AppRunner(app)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", self.port).start()
-            started.set()
-
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(start())
-        self.loop.run_forever()
-
-    def on(self, path: str) -> list[dict[str, Any]]:
-        return [body for p, _, body in self.received if p == path]
-
-
-@pytest.fixture
-def robot() -> Robot:
-    return Robot()
-
-
-@pytest.fixture
-def start_relay(tmp_path: Path) -> Iterator[Any]:
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(**env: str) -> str:
-        port = free_port()
-        log = (tmp_path / f"relay-{port}.log").open("wb")
-        settings = {"ENVWATCH_NOTIFY_HOST": "127.0.0.1", "ENVWATCH_NOTIFY_PORT": str(port),
-                    "ENVWATCH_GRAFANA_URL": "http://grafana.example:3000"}  # fmt: skip
-        process = subprocess.Popen(
-            [sys.executable, "-m", "envwatch.cli", "notify"],
-            env=os.environ | settings | env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-        )  # fmt: skip
-        processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: get_json(f"{url}/healthz"), 20, "the relay's /healthz")
-        return url
-
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(10)
-
-
 def get_json(url: str) -> Any:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return json.load(response)
-    except OSError:
-        return None
+    return request(url)[1]
 
 
 def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    data = json.dumps(body).encode()
-    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as e:
-        text = e.read().decode()
-        return e.code, json.loads(text) if text.startswith("{") else {"text": text}
+    return request(url, body)
 
 
 def webhook(status: str = "firing") -> dict[str, Any]:
@@ -197,10 +151,10 @@ def webhook(status: str = "firing") -> dict[str, Any]:
     annotations = {
         "title_zh": "空气重度污染", "value": "236", "limit": "200", "unit": "",
         "since_timestamp": "1.795824e+09",
-        "summary_zh": "air-yiwu-03（yiwu）小时 AQI 236，超过 200，已达重度污染",
-        "summary": "Hourly AQI 236 at air-yiwu-03 (yiwu), above 200 (heavy pollution)",
+        "summary_zh": "air-yiwu-03（yiwu）小时 AQI 超过 200（重度污染）时触发的告警",
+        "summary": "Heavy pollution alert at air-yiwu-03 (yiwu): raised when the AQI exceeds 200",
         "dashboard_path": "/d/envwatch-air-station/air-station?var-station=air-yiwu-03",
-        "runbook_url": "docs/oncall.md#airaqiheavy",
+        "runbook": "airaqiheavy",
     }  # fmt: skip
     return {
         "version": "4", "groupKey": '{}/{severity="critical"}:{alertname="AirAqiHeavy"}',
@@ -220,7 +174,7 @@ def webhook(status: str = "firing") -> dict[str, Any]:
 def test_relay_delivers_a_chinese_wecom_message_and_the_resolved_one(robot: Robot, start_relay):
     relay = start_relay(ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom?key=K")
     assert get_json(f"{relay}/healthz")["configured"] == {
-        "wecom": True, "dingtalk": False, "fallback": False}  # fmt: skip
+        "wecom": True, "dingtalk": False, "fallback": False, "acknowledgement": False}  # fmt: skip
     assert post(f"{relay}/alertmanager?channel=wecom", webhook()) == (200, {"delivered": "wecom"})
     assert post(f"{relay}/alertmanager?channel=wecom", webhook("resolved"))[0] == 200
     firing, resolved = robot.on("/wecom")
@@ -229,12 +183,14 @@ def test_relay_delivers_a_chinese_wecom_message_and_the_resolved_one(robot: Robo
     text = firing["markdown"]["content"]
     assert text.startswith("### 【严重】金华 义乌市 空气重度污染\n")
     for line in ("站点：义乌江东（air-yiwu-03）", "区县：义乌市", "参数：AQI",
-                 "当前值：236，限值：200", "开始：2026-11-28 08:00（已持续",
-                 "[查看看板](http://grafana.example:3000/d/envwatch-air-station/air-station"
-                 "?var-station=air-yiwu-03)"):  # fmt: skip
+                 "当前值：236，超过限值 200", "开始：2026-11-28 08:00（已持续",
+                 "[查看看板](https://grafana.example.gov.cn/d/envwatch-air-station/air-station"
+                 "?var-station=air-yiwu-03)",
+                 "[处置手册](https://wiki.example.gov.cn/oncall#airaqiheavy)"):  # fmt: skip
         assert f"> {line}" in text
     assert resolved["markdown"]["content"].startswith("### 【已恢复】金华 义乌市 空气重度污染\n")
     assert "> 恢复：2026-11-28 11:00" in resolved["markdown"]["content"]
+    assert "> 恢复前最后数值：236（限值 200）" in resolved["markdown"]["content"]
 
 
 def test_relay_signs_dingtalk_requests(robot: Robot, start_relay) -> None:
@@ -268,37 +224,88 @@ def test_relay_falls_back_to_json_when_the_robot_fails_and_502s_when_nothing_wor
     bare = start_relay()
     status, body = post(f"{bare}/alertmanager?channel=wecom", webhook())
     assert status == 502 and body["delivered"] is None
-    assert post(f"{bare}/alertmanager?channel=sms", webhook())[0] == 400
+    # A robot the relay does not know goes to the fallback (none here: 502, Alertmanager retries).
+    assert post(f"{bare}/alertmanager?channel=supervisor", webhook())[0] == 502
+    assert post(f"{bare}/alertmanager?channel=../etc", webhook())[0] == 400
+
+
+def test_relay_answers_401_without_the_right_bearer_token(robot: Robot, start_relay) -> None:
+    relay = start_relay(ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom")
+    for authorization in (None, "Bearer wrong-token", f"Basic {TOKEN}", "Bearer ", TOKEN,
+                          f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}"):  # fmt: skip
+        for url, body in ((f"{relay}/alertmanager?channel=wecom", webhook()),
+                          (f"{relay}/healthz", None)):  # fmt: skip
+            status, answer = request(url, body, authorization)
+            assert status == 401, (authorization, url, status, answer)
+    assert robot.received == [], "a refused request must not page anyone"
+    delivered = request(f"{relay}/alertmanager?channel=wecom", webhook())
+    assert delivered == (200, {"delivered": "wecom"})
+    assert request(f"{relay}/healthz", authorization=f"bearer  {TOKEN}")[0] == 200
+
+
+def test_relay_reads_its_token_from_a_file_and_listens_on_loopback(
+    robot: Robot, start_relay, tmp_path: Path
+) -> None:
+    secret = tmp_path / "notify_token"
+    secret.write_text("token-from-a-file\n")
+    relay = start_relay(ENVWATCH_NOTIFY_TOKEN=None, ENVWATCH_NOTIFY_TOKEN_FILE=str(secret),
+                        ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom")  # fmt: skip
+    assert request(f"{relay}/healthz")[0] == 401
+    assert request(f"{relay}/healthz", authorization="Bearer token-from-a-file")[0] == 200
+    port = int(relay.rsplit(":", 1)[1])
+    assert listening_addresses(port) == {"127.0.0.1"}
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a socket listening on ``port``, from the kernel's own table."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            found.add(".".join(str(b) for b in reversed(bytes.fromhex(address))))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "no bearer token: set ENVWATCH_NOTIFY_TOKEN or ENVWATCH_NOTIFY_TOKEN_FILE"),
+        ({"ENVWATCH_NOTIFY_TOKEN_FILE": "/nonexistent/notify_token"},
+         "/nonexistent/notify_token: No such file or directory"),
+        ({"ENVWATCH_NOTIFY_TOKEN_FILE": "/dev/null"}, "no bearer token"),
+    ],
+)  # fmt: skip
+def test_relay_refuses_to_start_without_a_token(env: dict[str, str], expected: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ENVWATCH_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "envwatch.cli", "notify"],
+        env=clean | {"ENVWATCH_NOTIFY_PORT": str(free_port())} | env,
+        capture_output=True, text=True, timeout=30, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()  # one line, no traceback
+    assert line.startswith(f"envwatch notify: {expected}"), line
 
 
 @needs
 def test_alertmanager_inhibits_the_warning_and_delivers_one_critical_message(
     robot: Robot, start_relay, tmp_path: Path
 ) -> None:
-    """The shipped routing and inhibition, with the relay's address and short waits."""
+    """The shipped routing and inhibition, posting to the real relay with its token (read from
+    the credentials file as in production), with the relay's address and short waits."""
     relay = start_relay(ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom",
                         ENVWATCH_NOTIFY_DINGTALK_URL=f"{robot.url}/dingtalk")  # fmt: skip
-    text = (ALERTS / "alertmanager.yml").read_text().replace("http://notify:9095", relay)
-    text = re.sub(r"group_wait: \S+", "group_wait: 1s", text)
-    config = tmp_path / "alertmanager.yml"
-    config.write_text(text)
-    port = free_port()
-    am = subprocess.Popen(
-        ["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={tmp_path}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=(tmp_path / "am.log").open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    am = Alertmanager(tmp_path, Webhook(), relay_url=relay, token=TOKEN).start()
     try:
-        api = f"http://127.0.0.1:{port}/api/v2"
-        wait_until(lambda: get_json(f"{api}/status"), 20, "Alertmanager's API")
+        api = f"http://127.0.0.1:{am.port}/api/v2"
         site = {"county": "yiwu", "site": "air-yiwu-03", "feed": "air", "parameter": "aqi"}
         heavy = webhook()["alerts"][0]
         light = {"labels": site | {"alertname": "AirAqiLight", "severity": "warning"},
                  "annotations": {"title_zh": "空气轻度污染"}}  # fmt: skip
         alerts = [{"labels": heavy["labels"], "annotations": heavy["annotations"]}, light]
-        request = urllib.request.Request(f"{api}/alerts", json.dumps(alerts).encode(),
-                                         {"Content-Type": "application/json"})  # fmt: skip
-        urllib.request.urlopen(request, timeout=5).close()
+        post_alerts(api, alerts)
         wait_until(lambda: len(robot.on("/wecom")) >= 1, 30, "the critical notification")
         time.sleep(3)  # room for a wrong second (warning) message to arrive
         titles = [b["markdown"]["content"].splitlines()[0] for b in robot.on("/wecom")]
@@ -306,5 +313,37 @@ def test_alertmanager_inhibits_the_warning_and_delivers_one_critical_message(
         (dingtalk,) = robot.on("/dingtalk")  # critical goes to both robots
         assert dingtalk["markdown"]["title"] == "【严重】金华 义乌市 空气重度污染"
     finally:
-        am.terminate()
-        am.wait(10)
+        am.stop()
+
+
+@needs
+def test_alertmanager_with_a_wrong_token_is_refused_and_pages_nobody(
+    robot: Robot, start_relay, tmp_path: Path
+) -> None:
+    relay = start_relay(ENVWATCH_NOTIFY_WECOM_URL=f"{robot.url}/wecom",
+                        ENVWATCH_NOTIFY_DINGTALK_URL=f"{robot.url}/dingtalk")  # fmt: skip
+    am = Alertmanager(tmp_path, Webhook(), relay_url=relay, token="not-the-token").start()
+    try:
+        heavy = {"labels": webhook()["alerts"][0]["labels"], "annotations": {"title_zh": "x"}}
+        post_alerts(f"http://127.0.0.1:{am.port}/api/v2", [heavy])
+        wait_until(lambda: failed_notifications(am.port) >= 2, 30, "Alertmanager's failed posts")
+        assert robot.received == []
+    finally:
+        am.stop()
+
+
+def post_alerts(api: str, alerts: list[dict[str, Any]]) -> None:
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(f"{api}/alerts", json.dumps(alerts).encode(), headers)
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def failed_notifications(port: int) -> float:
+    """Alertmanager's own count of webhook notifications that failed (here: the relay's 401)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith('alertmanager_notifications_failed_total{integration="webhook"')
+    )

@@ -20,7 +20,10 @@ from typing import Any
 import orjson
 import pytest
 
+from alerts.notify.metrics import ACKNOWLEDGED as ACKNOWLEDGED_SERIES
+from alerts.notify.metrics import ESCALATED as ESCALATED_SERIES
 from dashboards.build import MODULES, as_dict
+from dashboards.command_centre import alert_states
 from envwatch.embedded import free_port
 from envwatch.settings import Settings
 from envwatch.summary import scrape
@@ -160,3 +163,69 @@ def test_every_panel_expression_runs_on_prometheus(
 
 def _series(url: str, expr: str) -> list[dict[str, Any]]:
     return query(url, expr)["data"]["result"]
+
+
+def labelled(metric: str, labels: dict[str, str]) -> str:
+    return metric + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
+def test_the_alert_panel_gives_each_alert_its_state(tmp_path: Path) -> None:
+    """The command centre's alert panel, on Prometheus's engine (promtool): one row per firing
+    alert, unacknowledged (0), escalated and to whom (1), acknowledged and by whom (2); an
+    escalation is no row of its own, nor is an acknowledgement of an alert that has ended."""
+    heavy = {"alertname": "AirAqiHeavy", "severity": "critical", "county": "yiwu", "feed": "air",
+             "parameter": "aqi"}  # fmt: skip
+    down = {"alertname": "WorkerDown", "severity": "critical", "county": "all"}
+    relay = {"job": "envwatch-notify", "instance": "notify:9095"}
+    to_supervisor = {"level": "1", "escalated_to": "duty-supervisor"}
+
+    def at(n: int) -> dict[str, str]:
+        return heavy | {"site": f"air-yiwu-0{n}"}
+
+    firing = {"alertstate": "firing"}
+    series = {
+        **{labelled("ALERTS", firing | at(n) | {"condition": "air_aqi_heavy"}): "1x5"
+           for n in (1, 2, 3)},
+        labelled("ALERTS", firing | down | {"component": "pipeline"}): "1x5",
+        # The escalation of air-yiwu-02, as the rules raise it.
+        labelled("ALERTS", firing | at(2) | {"alertname": "AlertEscalated",
+                                             "escalated": "AirAqiHeavy", "level": "1"}): "1x5",
+        # The relay's: air-yiwu-02 escalated; air-yiwu-03 escalated, then acknowledged;
+        # air-yiwu-04 acknowledged, no longer firing (the relay has yet to notice).
+        labelled(ESCALATED_SERIES, relay | at(2) | to_supervisor): "100x5",
+        labelled(ESCALATED_SERIES, relay | at(3) | to_supervisor): "100x5",
+        labelled(ACKNOWLEDGED_SERIES, relay | at(3) | {"acknowledged_by": "张三"}): "200x5",
+        labelled(ACKNOWLEDGED_SERIES, relay | at(4) | {"acknowledged_by": "李四"}): "200x5",
+    }  # fmt: skip
+    expected = [
+        (at(1), 0),
+        (at(2) | to_supervisor, 1),
+        (at(3) | {"acknowledged_by": "张三"}, 2),
+        (down, 0),
+    ]
+    test = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": s, "values": v} for s, v in series.items()],
+                "promql_expr_test": [
+                    {
+                        "expr": alert_states(),
+                        "eval_time": "2m",
+                        "exp_samples": [
+                            {"labels": labelled("", labels), "value": value}
+                            for labels, value in expected
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "alert_panel_test.yml"
+    path.write_text(json.dumps(test, ensure_ascii=False), encoding="utf-8")
+    done = subprocess.run(
+        ["promtool", "test", "rules", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -17,12 +17,13 @@ from prometheus_client import CollectorRegistry
 from alerts.feeds import judgement
 from alerts.judge import Timing
 from alerts.metrics import Metrics
-from envwatch.kafka_config import kafka_python_config
+from envwatch.kafka_config import aiokafka_config
 from schemas.decode import FeedDecoder, Rules
 from schemas.feeds import FEEDS
 from schemas.reference import load_reference
 from streams.alert_events import AlertEvents
 from streams.deadletter import DeadLetters, decode_headers
+from streams.delivery import Delivery, LogReader
 from streams.engine import FeedEngine
 from streams.exporter import SiteExporter
 from streams.sink import ReadingSink
@@ -54,11 +55,12 @@ class ProducerTopic:
         sent = await self.producer.send(
             self.name, value=value, key=key, headers=headers, partition=partition
         )
+        self.log.append(self.label)
         return asyncio.ensure_future(self._confirmed(sent))
 
     async def _confirmed(self, sent: asyncio.Future) -> None:
         await sent
-        self.log.append(self.label)
+        self.log.append(f"{self.label} confirmed")
 
 
 class Logged:
@@ -108,7 +110,7 @@ def test_effects_come_in_the_order_of_the_guarantee(settings, postgres, admin_db
     registry = CollectorRegistry()
 
     async def run() -> tuple[FeedEngine, int, int]:
-        producer = AIOKafkaProducer(**kafka_python_config(settings))
+        producer = AIOKafkaProducer(**aiokafka_config(settings))
         await producer.start()
         sink = ReadingSink(settings.database_url.get_secret_value(), feed)
         try:
@@ -143,6 +145,10 @@ def test_effects_come_in_the_order_of_the_guarantee(settings, postgres, admin_db
             )
             first = await engine.handle(records)
             again = await engine.handle(records)  # the whole batch delivered twice
+            log.append("checkpoint")
+            delivery = Delivery(LogReader(settings), metrics)  # nothing of its to commit here
+            assert await engine.checkpoint(delivery, None, 5.0)
+            await delivery.reader.stop()
             return engine, first, again
         finally:
             await sink.close()
@@ -150,12 +156,18 @@ def test_effects_come_in_the_order_of_the_guarantee(settings, postgres, admin_db
 
     engine, first, again = asyncio.run(run())
 
-    # The order: dead letters confirmed, rows stored, transitions published, then state kept
-    # and exported; the second delivery of the batch repeats it without any new transition.
+    # The order: dead letters sent, rows stored, transitions sent, then state kept and
+    # exported; the second delivery of the batch repeats it without any new transition. The
+    # checkpoint waits for every confirmation, then changelogs the states (and its record).
+    sends = [e for e in log if not e.endswith("confirmed")]
     one_batch = ["dead_letter", "dead_letter", "rows", "alert_event", "alert_event"]
     one_batch += ["state", "export", "state", "export"]
-    assert log[: len(one_batch)] == one_batch
-    assert log[len(one_batch) :] == ["dead_letter", "dead_letter", "rows", *one_batch[-4:]]
+    again_ = ["dead_letter", "dead_letter", "rows", "state", "export", "state", "export"]
+    assert sends == [*one_batch, *again_, "checkpoint", "changelog", "changelog", "changelog"]
+    confirmed = [i for i, e in enumerate(log) if e.endswith("confirmed")]
+    changelog = log.index("changelog")
+    assert len([i for i in confirmed if i < changelog]) == 6  # 4 dead letters, 2 transitions
+    assert all(log[i].startswith("changelog") for i in confirmed if i > changelog)
 
     assert (first, again) == (4, 0)  # 3 + 1 rows, then all of them duplicates
     dead = read_topic(settings, settings.topic("deadletter"), 4)

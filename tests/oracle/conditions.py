@@ -36,6 +36,7 @@ SEVERITY: dict[str, Severity] = {
     "dq_flatline": "warning",
     "dq_spike": "warning",
     "dq_out_of_range": "info",
+    "dq_service": "warning",
     "target_bad_day_budget": "warning",
     "target_class3_share": "warning",
 }
@@ -48,6 +49,7 @@ class Check(NamedTuple):
     parameter: str
     observation: Observation
     sustain: bool = True  # False: fires and clears on one reading (samples, sensor faults)
+    for_s: float | None = None  # its own sustain time (and no clear time), when it has one
 
     @property
     def severity(self) -> Severity:

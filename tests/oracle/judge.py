@@ -1,5 +1,12 @@
 """A site's reading judged against the standards with the site's state: pure.
 
+The judgement the feeds' modules (``alerts/feeds``) replaced, kept as the oracle of their
+differential test, with the rules changed on purpose since changed here too: a repeated
+timestamp is not judged again; values flagged invalid (HJ 212) count as missing, and an
+analyser in maintenance or calibration beyond the service time raises ``dq_service``; moving
+means are taken over the hours present in their window whatever the current hour carries,
+and the SO2 24-hour moving mean reports SO2 above 800 (HJ 633 Table 1, note 2).
+
 ``judge_*`` take the site's state and one reading and return the new state with a verdict:
 the figures to export (AQI, class, intensity), the alert transitions made, and the alerts
 firing now. The worker keeps the state in a Faust table, one entry per site, so a restarted
@@ -17,12 +24,13 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from alerts.lifecycle import AlertState, Transition, step
+from alerts.lifecycle import AlertState, Observation, Transition, step
 from alerts.standards import ReadingError, air_limits, aqi, energy, water_class
 from schemas.feeds import FEEDS
 from schemas.feeds.air import AirReading, Station
 from schemas.feeds.energy import EnergyReading, EnergyUnit
 from schemas.feeds.water import Section, WaterReading
+from schemas.hj212.flags import SERVICE, VALID
 from tests.oracle import air_day
 from tests.oracle.conditions import (
     SEVERITY,
@@ -114,6 +122,8 @@ def apply_checks(
     for check in checks:
         key = f"{check.condition}|{check.parameter}"
         for_s, clear_s = (timing.for_s, timing.clear_s) if check.sustain else (0.0, 0.0)
+        if check.for_s is not None:
+            for_s, clear_s = check.for_s, 0.0
         new, transition = step(
             alerts.get(key, AlertState()), check.observation, stamp, for_s, clear_s
         )
@@ -157,12 +167,45 @@ def _remember(state: SiteState, parameter: str, value: float) -> None:
     state.recent = state.recent | {parameter: [*values[-(RECENT - 1) :], value]}
 
 
-def _hourly(state: SiteState, parameter: str, hour: int, value: float, keep: int) -> list[float]:
-    """Record an hourly value; returns the values of the last ``keep`` hours (None-free)."""
-    kept = [(h, v) for h, v in state.hours.get(parameter, []) if hour - keep < h < hour]
-    kept.append((hour, value))
-    state.hours = state.hours | {parameter: kept}
+def _hourly(
+    state: SiteState, parameter: str, hour: int, value: float | None, keep: int
+) -> list[float]:
+    """Record an hourly value, if any; returns the values of the last ``keep`` hours."""
+    if value is None:
+        kept = [(h, v) for h, v in state.hours.get(parameter, []) if hour - keep < h <= hour]
+    else:
+        kept = [(h, v) for h, v in state.hours.get(parameter, []) if hour - keep < h < hour]
+        kept.append((hour, value))
+    if kept or parameter in state.hours:
+        state.hours = state.hours | {parameter: kept}
     return [v for _, v in kept]
+
+
+def _mean_of(average: air_limits.Average) -> float | None:
+    return float(average) if isinstance(average, air_limits.Mean) else None
+
+
+def _invalid(flags: dict[str, str] | None) -> set[str]:
+    return {p for p, flag in (flags or {}).items() if flag not in VALID}
+
+
+def _service_checks(
+    state: SiteState, flags: dict[str, str] | None, valid: list[str], at: datetime, timing: Timing
+) -> list[Check]:
+    """Analysers in maintenance or calibration (M, C) for longer than the service time."""
+    checks = []
+    limit = timing.service_s
+    for parameter, flag in (flags or {}).items():
+        if flag in SERVICE:
+            began = state.alerts.get(f"dq_service|{parameter}")
+            hours = (at.timestamp() - (began.since if began else at.timestamp())) / 3600
+            obs = Observation(breach=True, clear=False, value=hours, limit=limit / 3600)
+            checks.append(Check("dq_service", parameter, obs, True, limit))
+    for parameter in valid:
+        if f"dq_service|{parameter}" in state.alerts:
+            obs = Observation(breach=False, clear=True, value=0.0, limit=limit / 3600)
+            checks.append(Check("dq_service", parameter, obs, True, limit))
+    return checks
 
 
 def _late(state: SiteState, at: datetime, verdict: Verdict) -> bool:
@@ -178,26 +221,34 @@ def judge_air(state: SiteState, reading: AirReading, station: Station, timing: T
     if _late(state, reading.ts, verdict):
         return verdict
     period = reading.period
-    conc = {
-        f"{p}_{period}": getattr(reading, p)
+    bad = _invalid(reading.flags)
+    measured = {
+        p: getattr(reading, p)
         for p in AIR_POLLUTANTS
-        if getattr(reading, p) is not None
+        if getattr(reading, p) is not None and p not in bad
     }
+    conc = {f"{p}_{period}": v for p, v in measured.items()}
     pm25_24h: float | None = conc.get("pm25_24h")
     if period == "1h":
         hour = int(reading.ts.timestamp() // HOUR)
-        if reading.pm25 is not None:
-            mean = air_limits.daily_mean(
-                _hourly(state, "pm25", hour, reading.pm25, 24), at=reading.ts
+        # Moving means over the hours present in the window, whatever this hour carries.
+        pm25_24h = _mean_of(
+            air_limits.daily_mean(
+                _hourly(state, "pm25", hour, measured.get("pm25"), 24), at=reading.ts
             )
-            pm25_24h = float(mean) if isinstance(mean, air_limits.Mean) else None
-        if reading.o3 is not None:
-            window = air_limits.o3_8h_mean(_hourly(state, "o3", hour, reading.o3, 8), at=reading.ts)
-            if isinstance(window, air_limits.Mean):
-                conc["o3_8h"] = float(window)
-        measured = {
-            p: getattr(reading, p) for p in AIR_POLLUTANTS if getattr(reading, p) is not None
-        }
+        )
+        o3_8h = _mean_of(
+            air_limits.o3_8h_mean(_hourly(state, "o3", hour, measured.get("o3"), 8), at=reading.ts)
+        )
+        so2_24h = _mean_of(
+            air_limits.daily_mean(
+                _hourly(state, "so2", hour, measured.get("so2"), 24), at=reading.ts
+            )
+        )
+        if o3_8h is not None:
+            conc["o3_8h"] = o3_8h
+        if so2_24h is not None:
+            conc["so2_24h"] = so2_24h  # note 2 of HJ 633 Table 1
         for p, value in measured.items():
             _remember(state, p, value)
         state.day, state.today, closed = air_day.record_hour(
@@ -231,6 +282,7 @@ def judge_air(state: SiteState, reading: AirReading, station: Station, timing: T
                 for key, sub in result.iaqi.items()
             }
         )
+    checks += _service_checks(state, reading.flags, list(measured), reading.ts, timing)
     apply_checks(state, checks, reading.ts, "air", station.id, station.county, timing, verdict)
     return verdict
 
@@ -241,10 +293,11 @@ def judge_water(
     verdict = Verdict()
     if _late(state, reading.ts, verdict):
         return verdict
+    bad = _invalid(reading.flags)
     values = {
         name: getattr(reading, attr)
         for attr, name in _WATER_FIELDS
-        if getattr(reading, attr) is not None
+        if getattr(reading, attr) is not None and name not in bad
     }
     for p in WATER_RECENT:
         if p in values:
@@ -274,6 +327,7 @@ def judge_water(
                 section.drinking_source,
             ),
         )
+    checks += _service_checks(state, reading.flags, list(values), reading.ts, timing)
     apply_checks(state, checks, reading.ts, "water", section.id, section.county, timing, verdict)
     return verdict
 
@@ -295,11 +349,13 @@ def judge_energy(
     verdict = Verdict()
     if _late(state, reading.period_end, verdict):
         return verdict
+    bad = _invalid(reading.flags)
     consumption = {
         attr: getattr(reading, attr)
         for attr in _ENERGY_CARRIERS
-        if getattr(reading, attr) is not None
+        if getattr(reading, attr) is not None and attr not in bad
     }
+    output = None if "output_10k_yuan" in bad else reading.output_10k_yuan
     converted = energy.convert(consumption) if consumption else None
     intensity = None
     if converted is not None:
@@ -308,10 +364,12 @@ def judge_energy(
         so_far = state.ytd[1] if state.ytd[0] == year else 0.0
         state.ytd = (year, so_far + converted.tce)
         verdict.figures |= {"tce": converted.tce, "ytd_tce": state.ytd[1]}
-        if reading.output_10k_yuan:
-            intensity = energy.intensity(converted.tce, reading.output_10k_yuan)
+        if output:
+            intensity = energy.intensity(converted.tce, output)
             verdict.figures["intensity"] = intensity
     checks = energy_checks(intensity, unit.intensity_quota_tce_per_10k_yuan)
+    valid = [*consumption, *([] if output is None else ["output_10k_yuan"])]
+    checks += _service_checks(state, reading.flags, valid, reading.period_end, timing)
     apply_checks(state, checks, reading.period_end, "energy", unit.id, unit.county, timing, verdict)
     return verdict
 

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,11 +21,22 @@ from kafka.errors import KafkaError
 from pydantic import SecretStr
 
 from dashboards.build import MODULES, as_dict
-from envwatch.embedded import READER_ROLE, WRITER_ROLE, free_port, stop_process, wait_for_port
-from schemas.reference import DEFAULT_DIR
+from envwatch.embedded import (
+    READER_ROLE,
+    WRITER_ROLE,
+    EmbeddedPostgres,
+    free_port,
+    stop_process,
+    wait_for_port,
+)
+from schemas import tables
+from schemas.feeds import FEEDS
+from schemas.migrate import migrate
+from schemas.reference import DEFAULT_DIR, load_reference
 from schemas.register_sync import sync_register
 from tests.support.grafana_macros import TimeRange, expand_sql, targets
-from tests.support.services import producer, wait_until
+from tests.support.kafka_scripts import SECRETS, run_script
+from tests.support.services import own_postgres, producer, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,6 +121,67 @@ def test_a_role_grants_nothing(postgres, role):
     assert granted == (False, False)
 
 
+def _relations(admin: psycopg.Connection) -> list[str]:
+    """Every table and view of the project's schema."""
+    rows = admin.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'm', 'p') ORDER BY 1"
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def test_reader_reads_exactly_what_the_dashboards_read(postgres, figures):
+    """Every relation the dashboards' SQL names is readable as the reader (the queries
+    themselves run as the reader in test_dashboard_queries), and so is every feed table and
+    aggregate (granted with them, from the registry); every other one is refused."""
+    sql_text = " ".join(t.query["rawSql"] for _, t in _dashboard_queries())
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        relations = _relations(admin)
+    feeds = {tables.table(f) for f in FEEDS.values()}
+    feeds |= {tables.aggregate(f, a) for f in FEEDS.values() for a in tables.AGGREGATES}
+    read = {r for r in relations if re.search(rf"\b{r}\b", sql_text)}
+    assert {"air_hourly", "water_readings", "sites"} <= read <= feeds | {"sites", "counties"}
+    read |= feeds
+    refused = []
+    with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as reader:
+        for relation in relations:
+            try:
+                reader.execute(f'SELECT 1 FROM "{relation}" LIMIT 0')
+            except psycopg.errors.InsufficientPrivilege:
+                refused.append(relation)
+    figures(relations=len(relations), readable=len(relations) - len(refused), refused=refused)
+    assert set(refused) == set(relations) - read
+    assert {"alert_history", "schema_migrations", "readings", "readings_hourly"} <= set(refused)
+
+
+def test_no_data_logger_password_reaches_the_database(postgres, figures):
+    """The gateway checks loggers' passwords from the register files; the sites table, which
+    the anonymous Grafana role reads, holds each logger's MN and never its password."""
+    registered = {
+        getattr(site, "pw", None)
+        for sites in load_reference().registers().values()
+        for site in sites.values()
+    } - {None, ""}
+    assert registered, "the shipped register names data loggers with passwords"
+    with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as reader:
+        rows = reader.execute("SELECT attrs::text FROM sites").fetchall()
+        with_mn = reader.execute("SELECT count(*) FROM sites WHERE attrs ? 'mn'").fetchone()
+    leaked = [pw for pw in registered for (attrs,) in rows if pw in attrs]
+    figures(passwords=len(registered), sites=len(rows), leaked=len(leaked))
+    assert with_mn is not None and with_mn[0] > 0
+    assert leaked == [] and not any('"pw"' in attrs for (attrs,) in rows)
+
+
+def test_a_long_reader_query_is_cancelled(postgres, figures):
+    with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as reader:
+        (timeout,) = reader.execute("SHOW statement_timeout").fetchone()
+        assert timeout == "15s"
+        began = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            reader.execute("SELECT pg_sleep(60)")
+    figures(statement_timeout=timeout, cancelled_after_s=round(time.monotonic() - began, 1))
+
+
 # --- Kafka ------------------------------------------------------------------------------------
 
 
@@ -153,39 +226,12 @@ def test_kafka_scripts_parse(script):
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
 
 
-def _run_agencies(tmp_path: Path) -> list[list[str]]:
-    """Run deploy/kafka/agencies.sh against stand-in Kafka tools that record their arguments."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    calls = tmp_path / "calls"
-    for tool in ("kafka-acls.sh", "kafka-configs.sh"):
-        stub = bindir / tool
-        stub.write_text(f'#!/bin/bash\nprintf "%s\\0" {tool} "$@" >> {calls}\necho >> {calls}\n')
-        stub.chmod(0o755)
-    text = (ROOT / "deploy/kafka/agencies.sh").read_text()
-    text = text.replace("bin=/opt/kafka/bin", f"bin={bindir}")
-    text = text.replace("admin=/tmp/admin.properties", f"admin={tmp_path / 'admin.properties'}")
-    script = tmp_path / "agencies.sh"
-    script.write_text(text)
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "KAFKA_ADMIN_PASSWORD": "admin-secret-1",
-        "ENVWATCH_KAFKA_PASSWORD": "pipeline-secret-2",
-        "AGENCY_AIR_PASSWORD": "air-secret-3",
-        "AGENCY_WATER_PASSWORD": "water-secret-4",
-        "AGENCY_ENERGY_PASSWORD": "energy-secret-5",
-    }
-    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return [
-        [a for a in line.split("\0") if a]
-        for line in calls.read_text().splitlines()
-        if line.strip("\0")
-    ]
-
-
 def test_each_agency_acl_names_only_its_own_topic(tmp_path, figures):
-    acls = [c for c in _run_agencies(tmp_path) if c[0] == "kafka-acls.sh" and "--add" in c]
+    acls = [
+        [c.tool, *c.args]
+        for c in run_script("agencies.sh", tmp_path)[0]
+        if c.tool == "kafka-acls.sh" and "--add" in c.args
+    ]
     agencies = {}
     for call in acls:
         principal = call[call.index("--allow-principal") + 1]
@@ -202,10 +248,11 @@ def test_each_agency_acl_names_only_its_own_topic(tmp_path, figures):
     figures(agency_acls=len(agencies), acl_commands=len(acls))
 
 
-def test_agency_setup_puts_no_password_on_a_command_line(tmp_path):
-    calls = _run_agencies(tmp_path)
-    secrets = ("admin-secret-1", "pipeline-secret-2", "air-secret-3", "water-secret-4")
-    leaked = [c for c in calls if any(s in a for a in c for s in secrets)]
+@pytest.mark.parametrize("script", ["agencies.sh", "start.sh"])
+def test_kafka_setup_puts_no_password_on_a_command_line(tmp_path, script):
+    calls, _ = run_script(script, tmp_path, KAFKA_CLUSTER_ID="MkU3OEVBNTcwNTJENDM2Qk")
+    assert calls
+    leaked = [c for c in calls if any(s in a for a in c.args for s in SECRETS.values())]
     assert not leaked, leaked
 
 
@@ -227,7 +274,7 @@ def odd_register(tmp_path, postgres):
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
     template = rows[0]
     for site_id, name in ODD_IDS.values():
-        rows.append(template | {"id": site_id, "name_zh": name})
+        rows.append(template | {"id": site_id, "name_zh": name, "mn": "", "pw": ""})
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=list(template))
         writer.writeheader()
@@ -334,15 +381,26 @@ def test_odd_site_ids_pass_through_storage_and_every_dashboard_query(
 # --- secrets ----------------------------------------------------------------------------------
 
 
-def test_no_secret_in_logs_metrics_or_process_list(settings, start_worker, postgres, figures):
+@pytest.fixture
+def lost_database() -> Iterator[EmbeddedPostgres]:
+    """A database of the test's own, to be stopped under a running worker."""
+    with own_postgres() as server:
+        migrate(server.url())
+        sync_register(server.url())
+        yield server
+
+
+def test_no_secret_in_logs_metrics_or_process_list(settings, start_worker, lost_database, figures):
     db_secret = "Db-Pa55word-7f3a9"
     kafka_secret = "Kafka-Pa55word-c41e"
-    # A database URL with a password that cannot connect, so the error path is logged too.
-    url = f"postgresql://{WRITER_ROLE}:{db_secret}@127.0.0.1:{free_port()}/postgres"
+    # A URL with a password (the server's socket trusts it); the server is then stopped under
+    # the running worker, so the error path is logged too.
+    url = lost_database.url(WRITER_ROLE).replace(f"{WRITER_ROLE}@", f"{WRITER_ROLE}:{db_secret}@")
     broken = settings.model_copy(update={"database_url": SecretStr(url)})
     worker = start_worker(
         broken, ENVWATCH_KAFKA_PASSWORD=kafka_secret, ENVWATCH_KAFKA_USERNAME="envwatch"
     )
+    lost_database.stop()
     out = producer(settings)
     reading = {"station_id": "air-wuyi-02", "ts": "2016-05-01T00:00:00+08:00", "pm25": 30.0}
     out.send(settings.topic("air"), key=b"air-wuyi-02", value=orjson.dumps(reading))
@@ -361,7 +419,7 @@ def test_no_secret_in_logs_metrics_or_process_list(settings, start_worker, postg
         metric_lines=metrics.count("\n"),
         write_errors=int(worker.metric("envwatch_db_write_errors_total")),
     )
-    worker.process.kill()  # it would retry the unreachable database until told to stop
+    worker.process.kill()  # it would retry the stopped database until told to stop
     assert "database write failed" in log, "the error path must have been logged"
     for where, text in (("log", log), ("metrics", metrics), ("process list", processes)):
         for secret in (db_secret, kafka_secret):

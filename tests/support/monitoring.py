@@ -1,13 +1,15 @@
 """Real Prometheus and Alertmanager for tests, on the project's own rules and routing.
 
 The shipped files are used as they are, with only what a test must change: the addresses
-(webhooks go to a receiver the test runs) and the waits (seconds instead of minutes).
+(webhooks go to a receiver the test runs), the relay's token file and the waits (seconds
+instead of minutes).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import subprocess
 import threading
 import urllib.request
@@ -21,6 +23,9 @@ from envwatch.embedded import free_port, stop_process
 from tests.support.services import wait_until
 
 ALERTS = Path(__file__).resolve().parents[2] / "alerts"
+TOKEN_FILE = "/run/secrets/notify_token"  # where alertmanager.yml reads the relay's token
+# The critical route's reminders every 4 s instead of every 2 h (Alertmanager(text=...)).
+CRITICAL_REMINDERS = ("repeat_interval: 2h", "repeat_interval: 4s")
 
 
 def get_json(url: str) -> Any:
@@ -29,15 +34,18 @@ def get_json(url: str) -> Any:
 
 
 class Webhook:
-    """Records every notification Alertmanager posts, with the query of its URL."""
+    """Records every notification Alertmanager posts, with the query of its URL and the
+    Authorization header it came with."""
 
     def __init__(self) -> None:
         self.received: list[tuple[dict[str, list[str]], dict[str, Any]]] = []
-        received = self.received
+        self.authorizations: list[str] = []
+        received, authorizations = self.received, self.authorizations
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                authorizations.append(self.headers.get("Authorization", ""))
                 received.append((parse_qs(urlparse(self.path).query), json.loads(body)))
                 self.send_response(200)
                 self.end_headers()
@@ -64,17 +72,30 @@ class Webhook:
 
 @dataclass
 class Alertmanager:
+    """The shipped routing, its relay webhooks sent to ``relay_url`` (the real relay) or to the
+    ``webhook`` stand-in, with the relay's bearer token ``token`` in a file of the test's own;
+    ``text`` changes more where a test needs it (``CRITICAL_REMINDERS``)."""
+
     workdir: Path
     webhook: Webhook
+    relay_url: str = ""
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    text: list[tuple[str, str]] = field(default_factory=list)  # other replacements, in order
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Alertmanager:
+        token_file = self.workdir / "notify_token"
+        token_file.write_text(self.token + "\n", encoding="utf-8")
         text = (ALERTS / "alertmanager.yml").read_text(encoding="utf-8")
-        text = text.replace("http://notify:9095/alertmanager", f"{self.webhook.url}/am")
+        relay = f"{self.relay_url}/alertmanager" if self.relay_url else f"{self.webhook.url}/am"
+        text = text.replace("http://notify:9095/alertmanager", relay)
+        text = text.replace(TOKEN_FILE, str(token_file))
         text = re.sub(r"url: http://deadman\S+", f"url: {self.webhook.url}/deadman", text)
         text = re.sub(r"group_wait: \S+", "group_wait: 1s", text)
         text = re.sub(r"group_interval: \S+", "group_interval: 2s", text)
+        for old, new in self.text:
+            text = text.replace(old, new)
         config = self.workdir / "alertmanager.yml"
         config.write_text(text, encoding="utf-8")
         self.process = subprocess.Popen(
@@ -105,9 +126,11 @@ class Alertmanager:
 class Prometheus:
     """Scrapes the workers every second and evaluates the shipped rules every second.
 
-    ``targets`` (worker metrics ports; default the one ``worker_port``), ``rule_for`` (shorter
-    ``for:`` of named rules), ``rule_text`` (other replacements in the rule copies) and ``flags``
-    (extra command-line flags) are for tests that need them; the shipped files stay as they are.
+    ``keep_firing_for`` is how long a rule holds an alert whose series went (the rules'
+    ``keep_firing_for:`` and ``last_over_time(...[3m])`` tails). ``targets`` (worker metrics
+    ports; default the one ``worker_port``), ``rule_for`` (shorter ``for:`` of named rules),
+    ``rule_text`` (other replacements in the rule copies) and ``flags`` (extra command-line
+    flags) are for tests that need them; the shipped files stay as they are.
     """
 
     workdir: Path
@@ -118,6 +141,8 @@ class Prometheus:
     rule_for: dict[str, str] = field(default_factory=dict)
     rule_text: list[tuple[str, str]] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    relay: str = ""  # host:port of a relay to scrape (job envwatch-notify), with its token file
+    relay_token_file: str = ""
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -129,6 +154,13 @@ class Prometheus:
                 self._rules(path.read_text(encoding="utf-8")), encoding="utf-8"
             )
         targets = [f"127.0.0.1:{p}" for p in (self.targets or [self.worker_port])]
+        jobs: list[dict[str, Any]] = [
+            {"job_name": "envwatch-worker", "static_configs": [{"targets": targets}]}
+        ]
+        if self.relay:
+            relay = {"targets": [self.relay]}
+            jobs.append({"job_name": "envwatch-notify", "static_configs": [relay],
+                         "authorization": {"credentials_file": self.relay_token_file}})  # fmt: skip
         config = self.workdir / "prometheus.yml"
         config.write_text(
             json.dumps(
@@ -144,9 +176,7 @@ class Prometheus:
                             }
                         ]
                     },
-                    "scrape_configs": [
-                        {"job_name": "envwatch-worker", "static_configs": [{"targets": targets}]}
-                    ],
+                    "scrape_configs": jobs,
                 }
             ),
             encoding="utf-8",
@@ -167,6 +197,7 @@ class Prometheus:
 
     def _rules(self, text: str) -> str:
         text = re.sub(r"keep_firing_for: \S+", f"keep_firing_for: {self.keep_firing_for}", text)
+        text = text.replace("[3m]", f"[{self.keep_firing_for}]")  # only the tails hold 3m
         for alert, duration in self.rule_for.items():
             text = re.sub(
                 rf"(- alert: {alert}\n(?:(?!\s+- alert:).*\n)*?\s+for: )\S+",

@@ -3,65 +3,83 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from envwatch.embedded import free_port, stop_process, wait_until
+from envwatch.embedded import EmbeddedPostgres, free_port, stop_process, wait_for_port, wait_until
 from envwatch.kafka_config import kafka_python_config
 from envwatch.settings import Settings
 from envwatch.summary import answers, scrape
 
 
+@contextmanager
+def own_postgres() -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL server in a folder of its own, outside pytest's temporary folder.
+
+    The server runs as a service user, so the folders above its data must stay traversable;
+    pytest resets its own base folder to owner-only when another session starts, which would
+    lock this server out of its data.
+    """
+    home = Path(tempfile.mkdtemp(prefix="envwatch-test-pg-"))
+    server = EmbeddedPostgres(home / "data").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @dataclass
-class WorkerProcess:
-    """``envwatch worker`` as a child process, as it runs in production."""
+class EnvwatchProcess:
+    """An ``envwatch`` command as a child process, as it runs in production; up once its
+    metrics endpoint answers."""
 
     settings: Settings
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
 
-    def start(self) -> WorkerProcess:
-        env = (
-            dict(os.environ)
-            | {
-                "ENVWATCH_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
-                "ENVWATCH_DATABASE_URL": self.settings.database_url.get_secret_value(),
-                "ENVWATCH_TOPIC_PREFIX": self.settings.topic_prefix,
-                "ENVWATCH_TOPIC_PARTITIONS": str(self.settings.topic_partitions),
-                "ENVWATCH_APP_ID": self.settings.app_id,
-                "ENVWATCH_METRICS_PORT": str(self.settings.metrics_port),
-                "ENVWATCH_WORKER_WEB_PORT": str(free_port()),
-                "ENVWATCH_BATCH_WITHIN_S": "0.05",
-                "ENVWATCH_DB_RETRY_MAX_S": "1.0",
-            }
-            | self.env
-        )
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def child_env(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    @property
+    def metrics_port(self) -> int:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        env = dict(os.environ) | self.child_env() | self.env
         out = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "envwatch.cli", "worker"],
+            [sys.executable, "-m", "envwatch.cli", *self.command()],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-        wait_until(self._metrics_up, 30, "the worker's metrics endpoint")
+        wait_until(self._metrics_up, 30, f"the {self.command()[0]}'s metrics endpoint")
         return self
 
     def _metrics_up(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise AssertionError(f"worker exited: {self.log_path.read_text()[-3000:]}")
+            raise AssertionError(f"process exited: {self.log_path.read_text()[-3000:]}")
         return answers(self.metrics_url)
 
     @property
     def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.metrics_port}/metrics"
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def metric(self, name: str, **labels: str) -> float:
         """Sum of a metric's samples whose labels include ``labels``."""
@@ -72,13 +90,72 @@ class WorkerProcess:
         stop_process(self.process, 20.0)
 
 
+class WorkerProcess(EnvwatchProcess):
+    """``envwatch worker``."""
+
+    def command(self) -> list[str]:
+        return ["worker"]
+
+    def child_env(self) -> dict[str, str]:
+        return {
+            "ENVWATCH_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "ENVWATCH_DATABASE_URL": self.settings.database_url.get_secret_value(),
+            "ENVWATCH_TOPIC_PREFIX": self.settings.topic_prefix,
+            "ENVWATCH_TOPIC_PARTITIONS": str(self.settings.topic_partitions),
+            "ENVWATCH_APP_ID": self.settings.app_id,
+            "ENVWATCH_METRICS_PORT": str(self.settings.metrics_port),
+            "ENVWATCH_WORKER_WEB_PORT": str(free_port()),
+            "ENVWATCH_BATCH_WITHIN_S": "0.05",
+            "ENVWATCH_DB_RETRY_MAX_S": "1.0",
+        }
+
+    @property
+    def metrics_port(self) -> int:
+        return self.settings.metrics_port
+
+
+@dataclass
+class GatewayProcess(EnvwatchProcess):
+    """``envwatch gateway``, listening on a free loopback port."""
+
+    port: int = field(default_factory=free_port)
+    gateway_metrics_port: int = field(default_factory=free_port)
+
+    def command(self) -> list[str]:
+        return ["gateway", "--port", str(self.port)]
+
+    def child_env(self) -> dict[str, str]:
+        return {
+            "ENVWATCH_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "ENVWATCH_TOPIC_PREFIX": self.settings.topic_prefix,
+            "ENVWATCH_GATEWAY_HOST": "127.0.0.1",
+            "ENVWATCH_GATEWAY_METRICS_PORT": str(self.gateway_metrics_port),
+        }
+
+    @property
+    def metrics_port(self) -> int:
+        return self.gateway_metrics_port
+
+    def start(self) -> Self:
+        super().start()
+        wait_for_port(self.port)
+        return self
+
+
 def producer(settings: Settings) -> KafkaProducer:
     # Retries: a broker busy with a test's load may refuse a request for a moment.
     return KafkaProducer(**kafka_python_config(settings), acks="all", linger_ms=5, retries=10)
 
 
-def read_topic(settings: Settings, topic: str, expected: int, timeout_s: float = 30) -> list[Any]:
-    """Every record of a topic from the beginning, once ``expected`` have arrived."""
+def read_topic(
+    settings: Settings,
+    topic: str,
+    expected: int,
+    timeout_s: float = 30,
+    weight: Callable[[Any], int] = lambda _record: 1,
+) -> list[Any]:
+    """Every record of a topic from the beginning, once ``expected`` have arrived (counted by
+    ``weight``: a batch message may count as its readings)."""
     consumer = KafkaConsumer(
         topic,
         **kafka_python_config(settings),
@@ -90,9 +167,11 @@ def read_topic(settings: Settings, topic: str, expected: int, timeout_s: float =
     records: list[Any] = []
     try:
         deadline = time.monotonic() + timeout_s
-        while len(records) < expected and time.monotonic() < deadline:
+        seen = 0
+        while seen < expected and time.monotonic() < deadline:
             for batch in consumer.poll(timeout_ms=500).values():
                 records.extend(batch)
+                seen += sum(map(weight, batch))
     finally:
         consumer.close()
     return records

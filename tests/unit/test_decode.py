@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import msgspec
 import orjson
@@ -14,6 +16,7 @@ from schemas.decode import FeedDecoder, Rules
 from schemas.feeds import FEEDS
 from streams.rows import rows_of
 
+FEED_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "feeds"
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 SITES = {"air": {"a1", "a2"}, "water": {"w1"}, "energy": {"e1"}}
 
@@ -80,6 +83,54 @@ def test_rejects_say_what_is_wrong(raw, code, words):
     assert [r.code for r in out.rejects] == [code]
     assert words in out.rejects[0].reason
     assert out.rejects[0].raw == raw
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        air(station_id="zz"),  # judged after a clean decode: unknown site
+        air(ts="2027-01-01T00:00:00+08:00"),  # future timestamp
+        {"station_id": "a1", "ts": "2026-11-28T08:00:00+08:00"},  # nothing measured
+        air(pm25=-1),  # refused by the decoder itself: the message is taken apart
+        air(colour="red"),
+    ],
+)
+def test_a_single_message_is_not_called_a_batch_element(reading):
+    (reject,) = decoder("air").decode(orjson.dumps(reading), NOW).rejects
+    assert "batch element" not in reject.reason, reject.reason
+    (in_batch,) = decoder("air").decode(orjson.dumps([air(), reading]), NOW).rejects
+    assert in_batch.reason == f"{reject.reason} (batch element 1)"
+
+
+@pytest.mark.parametrize(
+    ("feed", "site"),
+    [
+        ("air", {"station_id": "a1", "ts": "2026-11-28T08:00:00+08:00"}),
+        ("water", {"section_id": "w1", "ts": "2026-11-28T08:00:00+08:00"}),
+        (
+            "energy",
+            {
+                "unit_id": "e1",
+                "period_start": "2026-11-27T00:00:00+08:00",
+                "period_end": "2026-11-28T00:00:00+08:00",
+            },
+        ),
+    ],
+)
+def test_an_empty_reading_lists_the_names_on_the_wire(feed, site):
+    """The list is what the published schema calls the measured quantities, `as` not `arsenic`."""
+    (reject,) = decoder(feed).decode(orjson.dumps(site), NOW).rejects
+    listed = reject.reason.split("expected at least one of ")[1].split(", ")
+    schema = json.loads((FEED_SCHEMAS / f"{feed}.schema.json").read_text())
+    (definition,) = schema["$defs"].values()
+    numbers = {
+        name
+        for name, prop in definition["properties"].items()
+        if any(t.get("type") == "number" for t in prop.get("anyOf", [prop]))
+    }
+    assert set(listed) == numbers and len(listed) == len(numbers)
+    if feed == "water":
+        assert "as" in listed and "arsenic" not in reject.reason
 
 
 def test_empty_batch_is_rejected():

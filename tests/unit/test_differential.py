@@ -6,9 +6,10 @@ above the AQI table, late and repeated timestamps, and the change of air edition
 2026-03-01. The new judgement takes them in batches of random sizes; every figure, alert
 transition, firing alert and summary must be the old one's, exactly.
 
-The one rule changed on purpose is in the oracle too: a reading no newer than the newest one
-judged is stored but not judged (the old judgement judged a repeated timestamp again, so a
-replay after a restart counted its last reading twice in the sensor checks).
+The rules changed on purpose since are in the oracle too (see its docstring): repeated
+timestamps, HJ 212 data flags and the service alert, moving means over the hours present, and
+the SO2 24-hour mean of note 2. The series carry flags, maintenance episodes, hours without O3
+and SO2 above 800 for them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from schemas.feeds.water import Section, WaterReading
 from tests.oracle import judge as oracle
 
 SIZE = int(os.environ.get("ENVWATCH_DIFFERENTIAL_READINGS", "12000"))
-TIMING = Timing(3600, 3600)
+TIMING = Timing(3600, 3600, service_s=3 * 3600)
+FLAG_CHOICES = ["N", "N", "N", "S", "C", "M", "D", "F", "T", "B"]
 STATIONS = [
     Station("air-x", "测试站", "yiwu", 29.3, 120.1, 2, 3600, True),
     Station("air-y", "景区站", "wucheng", 29.2, 119.6, 1, 3600, True),
@@ -70,10 +72,33 @@ def edge(rnd: random.Random, pollutant: str) -> float:
     return max(0.0, point + rnd.choice([0.0, 0.0, -0.001, 0.001, -0.1, 0.1, -1.0]))
 
 
+class Flagger:
+    """Data flags on some values, and maintenance episodes of a few hours on one parameter."""
+
+    def __init__(self, rnd: random.Random) -> None:
+        self.rnd = rnd
+        self.episode: tuple[str, str, int] | None = None  # parameter, flag, readings left
+
+    def flags(self, values: dict[str, float], wire: Callable[[str], str]) -> dict[str, str]:
+        rnd, out = self.rnd, {}
+        if self.episode is None and values and rnd.random() < 0.01:
+            self.episode = (rnd.choice(sorted(values)), rnd.choice("MC"), rnd.randint(2, 8))
+        if self.episode is not None:
+            parameter, flag, left = self.episode
+            if parameter in values:
+                out[wire(parameter)] = flag
+            self.episode = (parameter, flag, left - 1) if left > 1 else None
+        if rnd.random() < 0.08:
+            for parameter in rnd.sample(sorted(values), rnd.randint(1, len(values))):
+                out.setdefault(wire(parameter), rnd.choice(FLAG_CHOICES))
+        return out
+
+
 def air_series(rnd: random.Random, n: int, start: datetime) -> Iterator[AirReading]:
     level = {p: rnd.uniform(5, 120) for p in air.POLLUTANTS}
     level["co"] = rnd.uniform(0.2, 3)
     at, last = start, {}
+    flagger = Flagger(rnd)
     for _ in range(n):
         at += timedelta(hours=rnd.choice([1] * 12 + [2, 3, 7, 0]))
         if rnd.random() < 0.02:
@@ -83,7 +108,7 @@ def air_series(rnd: random.Random, n: int, start: datetime) -> Iterator[AirReadi
         values: dict[str, float] = {}
         for p in air.POLLUTANTS:
             draw = rnd.random()
-            if draw < 0.07:
+            if draw < 0.07 or (p == "o3" and rnd.random() < 0.1):  # O3 missing more often
                 continue
             if draw < 0.22 and p in last:
                 values[p] = last[p]  # repeats: flat lines
@@ -99,15 +124,20 @@ def air_series(rnd: random.Random, n: int, start: datetime) -> Iterator[AirReadi
             values["pm25"] = 1.0
         last |= values
         period = "24h" if rnd.random() < 0.01 else "1h"
-        yield AirReading(station_id="air-x", ts=at, period=period, **values)
+        flags = flagger.flags(values, str) or None
+        yield AirReading(station_id="air-x", ts=at, period=period, flags=flags, **values)
 
 
 WATER_ITEMS = [q for q in water.ITEMS]
 
 
+WIRE = {q.attr: q.wire for q in WATER_ITEMS} | {"temp": "temp"}
+
+
 def water_series(rnd: random.Random, n: int, start: datetime) -> Iterator[WaterReading]:
     edition = by_name("water", "gb3838-2002").data
     at, last = start, {}
+    flagger = Flagger(rnd)
     for _ in range(n):
         at += timedelta(hours=rnd.choice([4, 4, 4, 8, 0]))
         if rnd.random() < 0.02:
@@ -126,11 +156,13 @@ def water_series(rnd: random.Random, n: int, start: datetime) -> Iterator[WaterR
         if rnd.random() < 0.5:
             values["temp"] = round(rnd.uniform(2, 30), 1)
         last |= values
-        yield WaterReading(section_id="wq-r", ts=at, **values)
+        flags = flagger.flags(values, WIRE.__getitem__) or None
+        yield WaterReading(section_id="wq-r", ts=at, flags=flags, **values)
 
 
 def energy_series(rnd: random.Random, n: int, start: datetime) -> Iterator[EnergyReading]:
     at = start
+    flagger = Flagger(rnd)
     for _ in range(n):
         step = timedelta(days=rnd.choice([1, 1, 1, 2]))
         begin, at = at, at + step
@@ -139,7 +171,10 @@ def energy_series(rnd: random.Random, n: int, start: datetime) -> Iterator[Energ
         values = {c: decimals(rnd, rnd.uniform(0, 5e4)) for c in rnd.sample(energy.CARRIERS, 3)}
         if rnd.random() < 0.8:
             values["output_10k_yuan"] = rnd.choice([0.0, decimals(rnd, rnd.uniform(1, 5e3))])
-        yield EnergyReading(unit_id="eu-x", period_start=begin, period_end=at, **values)
+        flags = flagger.flags(values, str) or None
+        yield EnergyReading(
+            unit_id="eu-x", period_start=begin, period_end=at, flags=flags, **values
+        )
 
 
 def reference(verdicts: list[oracle.Verdict]) -> dict[str, Any]:

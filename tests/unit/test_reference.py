@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import math
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from schemas.reference import DEFAULT_DIR, County, Reference, load_reference
 
-FILES = ("counties.csv", "stations.csv", "sections.csv", "energy_units.csv")
+FILES = ("counties.csv", "stations.csv", "sections.csv", "energy_units.csv", "plants.csv")
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +47,15 @@ def test_ids_unique_in_each_file(name: str) -> None:
 
 
 def test_every_shipped_site_is_sample_data(ref: Reference) -> None:
-    for feed in ("air", "water", "energy"):
-        assert ref.sites(feed)
-        assert all(site.sample for site in ref.sites(feed).values())
+    for sites in ref.registers().values():
+        assert sites
+        assert all(site.sample for site in sites.values())
 
 
 def test_sites_lie_near_their_county_seat(ref: Reference) -> None:
-    for feed in ("air", "water", "energy"):
-        for site in ref.sites(feed).values():
-            assert _km(ref.county_of(feed, site.id), site.lat, site.lon) < 35, site.id
+    for sites in ref.registers().values():
+        for site in sites.values():
+            assert _km(ref.counties[site.county], site.lat, site.lon) < 35, site.id
 
 
 def test_lookups(ref: Reference) -> None:
@@ -96,6 +97,11 @@ def _rewrite(path: Path, line: int, column: str, value: str) -> None:
         ("energy_units.csv", 3, "id", "eu-lanxi-power-01"),
         ("energy_units.csv", 10, "annual_cap_tce", "-5"),
         ("counties.csv", 2, "sample", "yes"),
+        ("stations.csv", 3, "mn", "3307-01"),
+        ("sections.csv", 4, "pw", ""),
+        ("plants.csv", 2, "built", "2006-13-01"),
+        ("plants.csv", 3, "required_grade", "2"),
+        ("plants.csv", 4, "capacity_m3_d", "-1"),
     ],
 )
 def test_bad_cell_names_file_line_and_column(
@@ -117,3 +123,27 @@ def test_spreadsheet_bom_is_accepted(ref_dir: Path) -> None:
     path = ref_dir / "counties.csv"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     assert len(load_reference(ref_dir).counties) == 9
+
+
+def test_every_sample_station_section_and_plant_has_a_logger(ref: Reference) -> None:
+    loggers = ref.loggers()
+    for feed in ("air", "water", "wastewater"):
+        for site in ref.registers()[feed].values():
+            assert site.mn and site.pw, site.id
+            assert loggers[site.mn] == (feed, site)
+    assert len(loggers) == sum(len(ref.registers()[f]) for f in ("air", "water", "wastewater"))
+
+
+def test_plants_carry_build_date_and_grade(ref: Reference) -> None:
+    plants = ref.plants.values()
+    assert {p.required_grade for p in plants} == {"1A", "1B"}
+    cutoff = date(2006, 1, 1)
+    assert any(p.built < cutoff for p in plants) and any(p.built >= cutoff for p in plants)
+
+
+def test_an_mn_used_twice_across_files_is_reported(ref_dir: Path, ref: Reference) -> None:
+    station_mn = next(iter(ref.sites("air").values())).mn
+    assert station_mn
+    _rewrite(ref_dir / "plants.csv", 2, "mn", station_mn)
+    with pytest.raises(ValueError, match=r"plants.csv, site 'ww-wucheng-01', column 'mn': MN "):
+        load_reference(ref_dir)
