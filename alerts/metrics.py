@@ -104,6 +104,11 @@ class Metrics:
             ["feed", "stage"],
             registry=registry,
         )
+        self.broker_contact = Gauge(
+            "envwatch_broker_last_contact_timestamp_seconds",
+            "When the broker last answered this worker's lag check (every 5 s)",
+            registry=registry,
+        )
         self.lag = Gauge(
             "envwatch_consumer_lag",
             "Messages not yet consumed, per partition owned",

@@ -1,8 +1,10 @@
 """``python -m bench``: one run on the embedded stack; table on stdout, JSON to $BENCH_OUT.
 
 Order: ceilings (decode, COPY, raw consume, bare Faust), the worker on single-reading and
-batched messages, alert latency at half the single-reading maximum, memory per site, two
-workers in one group. Sizes are bounded so the whole run stays within a few minutes here.
+batched messages, alert latency at half the single-reading maximum, two workers in one group,
+memory per site, and a soak of 2 million readings through one worker (``BENCH_SOAK_READINGS``;
+0 leaves it out). Sizes are bounded so that the run without the soak stays within a few
+minutes here.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ceilings, gateway, latency, memory, pipeline
+from bench import ceilings, gateway, latency, memory, pipeline, soak
 from bench.kafka import raw_consume
 from bench.payloads import messages, sites, write_register
 from bench.report import notes, stage_table, table
@@ -33,12 +35,14 @@ CLONES = 100  # copies of each shipped site in the throughput register (6,500 si
 # Hourly readings per station in the memory run: one keeps the run short; the state of a
 # station that has reported for a day is larger (see the README).
 MEMORY_HOURS = int(os.environ.get("BENCH_MEMORY_HOURS", "1"))
+SOAK = int(os.environ.get("BENCH_SOAK_READINGS", "2000000"))  # 0: no soak
 LATENCY_S = 10.0
 GATEWAY_CONNECTIONS = int(os.environ.get("BENCH_GATEWAY_CONNECTIONS", "1000"))
 GATEWAY_PACKETS_EACH = int(os.environ.get("BENCH_GATEWAY_PACKETS_EACH", "20"))
 
 # One time window per run, so that rows never collide and counts are each run's own.
 WINDOW = {
+    "soak": datetime(2017, 1, 1, tzinfo=UTC),
     "copy": datetime(2018, 1, 1, tzinfo=UTC),
     "memory": datetime(2019, 1, 1, tzinfo=UTC),
     "scaleout": datetime(2020, 1, 1, tzinfo=UTC),
@@ -207,6 +211,16 @@ async def run(root: Path) -> dict[str, Any]:
         }
         r["memory_hours_per_site"] = MEMORY_HOURS
         stack.stop([mem_worker])
+
+        if SOAK:
+            say(f"soak: {SOAK:,} readings through one worker", r)
+            soak_settings = stack.settings("soak", register_dir)
+            soak_worker = stack.worker(soak_settings, "soak").wait_up()
+            soaked = await soak.measure(
+                soak_settings, soak_worker, register, WINDOW["soak"], SOAK, PER_BATCH
+            )
+            r |= soak.figures(soaked)
+            stack.stop([soak_worker])
     finally:
         stack.stop()
     r["seconds_total"] = round(time.perf_counter() - began)

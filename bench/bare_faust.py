@@ -9,9 +9,9 @@ from __future__ import annotations
 import faust
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from envwatch.settings import load_settings
 from schemas.feeds import FEEDS
 from streams.app import create_app
+from streams.settings import load_settings
 from streams.topics import feed_topic
 
 

@@ -19,12 +19,12 @@ from bench.kafka import produce
 from bench.payloads import Message
 from bench.stack import Process, Stack
 from envwatch.embedded import free_port, wait_for_port
-from envwatch.settings import Settings
 from schemas.hj212.factors import load_factors
 from schemas.hj212.frame import encode
 from schemas.hj212.readings import Converter
 from schemas.hj212.segment import BEIJING, Factor, Packet, render
 from schemas.reference import Reference
+from streams.settings import Settings
 
 VALUES = {"a34004": 35.0, "a34002": 60.0, "a21026": 8.0, "a21004": 25.0, "a05024": 90.0,
           "a21005": 0.7}  # fmt: skip

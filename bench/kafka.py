@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.payloads import Message
-from envwatch.settings import Settings
+from streams.settings import Settings
 from streams.topics import feed_topic
 
 

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.kafka import producer
 from bench.payloads import Message
-from envwatch.settings import Settings
+from streams.settings import Settings
 from streams.topics import ALERT_EVENTS, feed_topic
 
 TICK_S = 0.01

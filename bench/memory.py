@@ -14,7 +14,7 @@ from datetime import datetime
 from bench.payloads import Site, site_messages
 from bench.runs import timed
 from bench.stack import Process
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 STEPS = (1_000, 10_000, 100_000)
 PARAMETERS = 6  # an air station's pollutants: the state holds each one's values

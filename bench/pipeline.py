@@ -16,10 +16,10 @@ from psycopg import sql
 from bench.payloads import Message, messages
 from bench.runs import Timed, timed, warm_up
 from bench.stack import Process, wait_until
-from envwatch.settings import Settings
 from schemas import tables
 from schemas.feeds import FEEDS
 from schemas.reference import Reference
+from streams.settings import Settings
 
 ROWS = "envwatch_rows_written_total"
 BARE = "bench_bare_events_total"

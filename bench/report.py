@@ -87,6 +87,7 @@ LINES = (
         "gateway_raw_produce_msgs_s",
     ),
     Line("raw aiokafka produce, same readings", "gateway_raw_produce_msgs_s", "msgs/s"),
+    Line("soak: RSS growth per 1M readings", "soak_rss_growth_bytes_per_million", "bytes"),
     Line("two workers, single-reading msgs", "scaleout_msgs_s", "msgs/s", "pipeline_single_msgs_s"),
     Line(
         "scale-out ratio (two / one)",
@@ -183,5 +184,9 @@ def notes(results: Mapping[str, Any]) -> str:
         "gateway_packets",
         "gateway_answered",
         "gateway_values_s",
+        "soak_readings",
+        "soak_seconds",
+        "soak_readings_s",
+        "soak_rss_bytes",
     )
     return "\n".join(f"{k}: {results[k]}" for k in keys if k in results)

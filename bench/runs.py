@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bench.kafka import produce
 from bench.payloads import Message
 from bench.stack import Process
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 # Each poll is an HTTP request the measured worker serves on its own CPU (a thread per
 # request); a quarter second keeps that interference small, at most 0.25 s of timing error.

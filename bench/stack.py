@@ -21,9 +21,9 @@ from envwatch.embedded import (
     stop_process,
     wait_until,
 )
-from envwatch.settings import Settings, load_settings
 from envwatch.summary import answers, scrape
 from schemas.migrate import migrate
+from streams.settings import Settings, load_settings
 from streams.topics import ensure_topics
 
 PARTITIONS = 8

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Creates the compose stack's secret files in deploy/secrets/, one per secret that
 # docker-compose.yml declares: a random password or token where the file is missing, and an
-# empty file for each robot webhook and its signing secret (fill in the robots' URLs; an empty
-# one disables that channel). Files that exist are kept, so it is safe to re-run.
+# empty file for each of the relay's robot settings and signing secrets (the README's "The
+# production stack" says what each holds; an empty one disables that channel or feature).
+# Files that exist are kept, so it is safe to re-run.
 #
 # Any printable ASCII characters work in a password you set yourself (Grafana and Alertmanager
 # trim a leading or trailing blank). Hand each agency its agency_<feed>_password.

@@ -10,7 +10,7 @@ from importlib import import_module
 
 from envwatch import logs
 from envwatch.failures import explain
-from envwatch.settings import Settings, load_settings
+from streams.settings import Settings, load_settings
 
 COMMANDS = (
     "run",

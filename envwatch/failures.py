@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import SecretStr
 
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 Explainer = Callable[[BaseException, Settings | None], str]
 

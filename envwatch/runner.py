@@ -22,10 +22,10 @@ from pathlib import Path
 from types import FrameType
 
 from envwatch.embedded import WRITER_ROLE, EmbeddedBroker, EmbeddedPostgres, stop_processes
-from envwatch.settings import Settings, load_settings
 from envwatch.summary import Summary
 from schemas.migrate import migrate
 from schemas.register_sync import sync_register
+from streams.settings import Settings, load_settings
 from streams.topics import ensure_topics
 
 log = logging.getLogger(__name__)

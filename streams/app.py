@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from envwatch.kafka_config import faust_broker_credentials
-from envwatch.settings import Settings
+from streams.kafka_config import faust_broker_credentials
+from streams.settings import Settings
 from streams.transport import App
 
 

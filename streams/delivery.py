@@ -23,9 +23,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.types import TP
 
 from alerts.metrics import Metrics
-from envwatch.kafka_config import aiokafka_config
-from envwatch.settings import Settings
+from streams.kafka_config import aiokafka_config
 from streams.offsets import Frontier, arrange
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,21 @@ class LogReader:
             if meta is not None and meta.offset >= 0:
                 return int(meta.offset)
             return int((await consumer.beginning_offsets([ktp]))[ktp])
+
+    async def end_offsets(self, tps: Iterable[TP], timeout_s: float) -> dict[TP, int]:
+        """The partitions' end offsets as the broker gives them now; TimeoutError when it does
+        not answer within ``timeout_s`` (the worker is cut off from it)."""
+        wanted = list(tps)
+
+        async def ask() -> dict[TP, int]:
+            async with self._lock:
+                consumer, _admin = await self._ready()
+                ends = await consumer.end_offsets(
+                    [KafkaTP(tp.topic, tp.partition) for tp in wanted]
+                )
+                return {tp: int(ends[KafkaTP(tp.topic, tp.partition)]) for tp in wanted}
+
+        return await asyncio.wait_for(ask(), timeout_s)
 
     async def read(self, tp: TP, offsets: range) -> list[Any]:
         """The records at ``offsets``; waits until the broker has handed them all over.

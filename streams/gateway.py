@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from envwatch.kafka_config import aiokafka_config
-from envwatch.settings import Settings
 from schemas.hj212.errors import Hj212Error, UnknownMnError, WrongPasswordError
 from schemas.hj212.factors import load_factors
 from schemas.hj212.frame import Frame, FrameSplitter
@@ -28,6 +26,8 @@ from schemas.hj212.segment import Packet, parse
 from schemas.reference import Reference
 from streams.deadletter import error_headers
 from streams.gateway_metrics import Connection, GatewayMetrics
+from streams.kafka_config import aiokafka_config
+from streams.settings import Settings
 from streams.site_batches import SiteBatches
 from streams.topics import DEAD_LETTER, feed_topic
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from envwatch.settings import Settings
 from schemas.feeds import FEEDS
+from streams.settings import Settings
 from streams.simulate import Simulator
 from streams.topics import feed_topic
 

@@ -12,9 +12,9 @@ import logging
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from envwatch.kafka_config import kafka_python_config
-from envwatch.settings import Settings
 from schemas.feeds import FEEDS
+from streams.kafka_config import kafka_python_config
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,6 @@ from alerts.feeds import judgement
 from alerts.judge import Timing
 from alerts.metrics import Metrics
 from alerts.targets import load_targets
-from envwatch.kafka_config import kafka_python_config
-from envwatch.settings import Settings
 from schemas.decode import FeedDecoder, Rules
 from schemas.feed import Feed
 from schemas.feeds import FEEDS
@@ -40,7 +38,9 @@ from streams.deadletter import DeadLetters
 from streams.delivery import Delivery, LogReader
 from streams.engine import Checkpointed, FeedEngine
 from streams.exporter import SiteExporter
+from streams.kafka_config import kafka_python_config
 from streams.lag import track_lag
+from streams.settings import Settings
 from streams.sink import ReadingSink
 from streams.states import StateStore
 from streams.topics import ALERT_EVENTS, DEAD_LETTER, SUMMARIES
@@ -85,7 +85,7 @@ def build_worker_app(
     dead_letters = DeadLetters(topic(DEAD_LETTER))
     alert_events = AlertEvents(topic(ALERT_EVENTS))
     summaries = topic(SUMMARIES)
-    timing = Timing(settings.alert_for_s, settings.alert_clear_s)
+    timing = Timing(settings.alert_for_s, settings.alert_clear_s, settings.alert_service_s)
     engines: list[Checkpointed] = []
     for name, feed in feeds.items():
         judged = judgement(feed)
@@ -122,6 +122,8 @@ def build_worker_app(
 
     reader = LogReader(settings)
     delivery = Delivery(reader, metrics)
+    # The broker answered the start-up check (check_services): the first contact.
+    metrics.broker_contact.set_to_current_time()
     batching = [(e, settings.batch_within_s) for e in engines] + [(city, settings.targets_within_s)]
     register_agents(app, settings, batching, delivery)
     track_lag(app, metrics, delivery)

@@ -28,9 +28,9 @@ from envwatch.embedded import (
     EmbeddedPostgres,
     free_port,
 )
-from envwatch.settings import Settings, load_settings
 from schemas.migrate import migrate, timescale_available
 from schemas.register_sync import sync_register
+from streams.settings import Settings, load_settings
 from streams.topics import ensure_topics
 from tests.support.database import TEST_DATABASE_URL, ServerDatabase, own_database
 from tests.support.relay import Relays, Robot

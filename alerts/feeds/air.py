@@ -23,7 +23,7 @@ from typing import NamedTuple
 import msgspec
 
 from alerts import sensors
-from alerts.conditions import AQI_CLEAR, PM25_CLEAR
+from alerts.conditions import clear_at
 from alerts.judge import Alerts, Context, Outcome, SiteState, key
 from alerts.standards import ReadingError, rational, thousandths
 from alerts.standards.aqi_table import SubIndex, Table, table
@@ -195,7 +195,7 @@ def judge(
             pm25 = values[0]
             if pm25 is not None:  # a daily reading: its PM2.5 is a 24-hour mean
                 out.figures["pm25_24h"] = pm25
-                alerts.above(PM25_KEY, pm25, limit, limit * PM25_CLEAR)
+                alerts.above(PM25_KEY, pm25, limit, clear_at("air_pm25_24h", limit))
         if flags or state.alerts:
             valid = [p for p, v in zip(POLLUTANTS, values, strict=True) if v is not None]
             service(alerts, flags, valid, stamp)
@@ -258,12 +258,13 @@ def _hourly(
     if indexed:
         out.figures["aqi"] = index
         out.figures["aqi_category"] = table.category(index)
-        alerts.above(LIGHT, index, 100, 100 * AQI_CLEAR)
-        alerts.above(HEAVY, index, 200, 200 * AQI_CLEAR)
+        light, heavy = table.polluted
+        alerts.above(LIGHT, index, light, clear_at("air_aqi_light", light))
+        alerts.above(HEAVY, index, heavy, clear_at("air_aqi_heavy", heavy))
     if pm25_24h is not None:
         mean = pm25_24h[0] / pm25_24h[1]
         out.figures["pm25_24h"] = mean
-        alerts.above(PM25_KEY, mean, limit, limit * PM25_CLEAR)
+        alerts.above(PM25_KEY, mean, limit, clear_at("air_pm25_24h", limit))
     recent, open_alerts = state.recent, alerts.alerts
     for pollutant, value, sub in present:
         sensors.judge(alerts, recent, pollutant.name, value, pollutant.sensor)

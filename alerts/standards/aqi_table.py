@@ -71,6 +71,9 @@ class Table:
             key: _column(data["breakpoints"][column], iaqi) for key, column in COLUMN.items()
         }
         self.category_max = tuple(row["max_aqi"] for row in data["categories"] if "max_aqi" in row)
+        # Above these the air is polluted (轻度污染 and worse) and heavily polluted (重度污染 and
+        # worse): the top of the second category (良) and of the fourth (中度污染).
+        self.polluted = (self.category_max[1], self.category_max[3])
         # Sub-indices of readings' values by input key, as they are asked for.
         self.readings: dict[str, dict[float, SubIndex]] = {key: {} for key in COLUMN}
 

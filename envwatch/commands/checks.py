@@ -15,7 +15,7 @@ from typing import Any
 
 from alerts.standards import ReadingError, aqi, water_class
 from alerts.standards.editions import NoEditionError
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 Check = Callable[[Mapping[str, Any], argparse.Namespace], dict[str, Any]]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import contextlib
 
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

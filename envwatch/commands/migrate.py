@@ -9,9 +9,9 @@ import time
 import psycopg
 
 from envwatch.failures import NotConfiguredError
-from envwatch.settings import Settings
 from schemas.migrate import migrate
 from schemas.register_sync import sync_register
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 

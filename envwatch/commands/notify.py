@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from envwatch.failures import NotConfiguredError
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 

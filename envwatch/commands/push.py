@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from envwatch.failures import NotConfiguredError
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,11 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from kafka import KafkaProducer
 
-    from envwatch.kafka_config import kafka_python_config
     from envwatch.progress import LateProgressBar
     from schemas.decode import FeedDecoder, Rules
     from schemas.feeds import FEEDS
     from schemas.reference import load_reference
+    from streams.kafka_config import kafka_python_config
     from streams.push import Pusher, count_lines, open_readings
     from streams.topics import feed_topic
 

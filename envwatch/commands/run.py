@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

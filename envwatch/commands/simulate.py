@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from envwatch import logs
 from envwatch.failures import NotConfiguredError
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 
 def _when(text: str) -> datetime:
@@ -45,8 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from kafka import KafkaProducer
 
-    from envwatch.kafka_config import kafka_python_config
     from schemas.reference import load_reference
+    from streams.kafka_config import kafka_python_config
     from streams.simulate import Simulator
     from streams.simulate_run import run_simulation
 

@@ -7,7 +7,7 @@ import sys
 
 from envwatch import logs
 from envwatch.failures import NotConfiguredError
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import faust
 
-from envwatch.settings import Settings
 from streams.delivery import Delivery
 from streams.engine import Checkpointed
+from streams.settings import Settings
 
 
 def register_agents(

@@ -114,7 +114,7 @@ def stack(settings, start_worker, robot: Robot, postgres, tmp_path):
     )
     made.start()
     relay = made.url.removeprefix("http://")
-    prom = Prometheus(tmp_path, settings.metrics_port, made.am.port, relay=relay,
+    prom = Prometheus(tmp_path, settings.metrics_port, [made.am.port], relay=relay,
                       relay_token_file=str(tmp_path / "notify_token"),
                       flags=["--rules.alert.resend-delay=1s"]).start()  # fmt: skip
     yield made.url, prom

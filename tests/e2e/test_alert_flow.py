@@ -48,7 +48,7 @@ def register(tmp_path: Path) -> Path:
 def monitoring(settings, tmp_path):
     webhook = Webhook()
     am = Alertmanager(tmp_path, webhook).start()
-    prom = Prometheus(tmp_path, settings.metrics_port, am.port).start()
+    prom = Prometheus(tmp_path, settings.metrics_port, [am.port]).start()
     yield webhook, prom
     prom.stop()
     am.stop()
@@ -158,7 +158,7 @@ def test_one_incident_s_messages_say_the_truth_in_every_state(
     am = Alertmanager(tmp_path, Webhook(), relay_url=relay, token=TOKEN, text=[CRITICAL_REMINDERS])
     am.start()
     # Prometheus re-sends a firing alert's annotations every second, not every minute.
-    prom = Prometheus(tmp_path, settings.metrics_port, am.port,
+    prom = Prometheus(tmp_path, settings.metrics_port, [am.port],
                       flags=["--rules.alert.resend-delay=1s"]).start()  # fmt: skip
     heavy = "【严重】金华 浦江县 空气重度污染"
 
@@ -213,7 +213,7 @@ def test_a_station_silent_since_before_a_restart_raises_the_silence_alert(
         lambda: restarted.metric(last, site=QUIET), 60, "the silent station exported from its state"
     )
     assert received < time.time() - 1, "the arrival time is the one from before the restart"
-    prom = Prometheus(tmp_path, settings.metrics_port, free_port()).start()
+    prom = Prometheus(tmp_path, settings.metrics_port, [free_port()]).start()
     try:
         wait_until(
             lambda: any(a.get("site") == QUIET for a in prom.firing("SiteSilent")),

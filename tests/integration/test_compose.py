@@ -4,23 +4,33 @@ No Docker engine runs on the build machines, so the stack has never been started
 can be checked is checked for real: `docker-compose config` validates the file; the Kafka
 scripts run with stand-ins for the Kafka tools, and what they write is read back as Kafka
 reads it (the broker's listeners and logins, the SCRAM credential files); each service's
-settings and secrets are held against the code and scripts that read them.
+settings and secrets are held against the code and scripts that read them; the relay's settings
+as compose resolves them are loaded as the relay loads them, and a real Prometheus on the
+shipped configuration scrapes a real relay with the stack's token file.
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlparse
 
 import pytest
 import yaml
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import SecretStr
 
-from envwatch.settings import PREFIX, Settings
+from alerts.notify.config import config_from_settings
+from envwatch.embedded import free_port, stop_process, wait_until
+from streams.settings import PREFIX, Settings, load_settings
 from tests.support.java_formats import jaas_options, load_properties
 from tests.support.kafka_scripts import SECRETS, run_script
 
@@ -33,6 +43,7 @@ PUBLISHED = {
     "grafana": {"3000:3000"},  # wall displays and staff
     "prometheus": {"127.0.0.1:9090:9090"},  # staff on the host only: no login
     "alertmanager": {"127.0.0.1:9093:9093"},  # staff on the host only: silences, no login
+    "notify": {"127.0.0.1:9095:9095"},  # the bureau's HTTPS proxy on the host: /ack/ only
 }
 # Variables that an image defines for itself (its documented inputs), not read by our files.
 IMAGE_INPUTS = {
@@ -40,11 +51,24 @@ IMAGE_INPUTS = {
     "grafana/grafana": {"GF_SECURITY_ADMIN_PASSWORD__FILE", "GF_SERVER_ROOT_URL"},
 }
 PROJECT = ("envwatch", "schemas", "streams", "alerts", "dashboards")
+SECRET_PATH = re.compile(r"/run/secrets/(\w+)")
+# What .env must set (compose refuses to start without each), from the example.
+EXAMPLE = dict(
+    line.split("=", 1)
+    for line in (ROOT / "deploy/env.example").read_text().splitlines()
+    if line and not line.startswith("#")
+)
 
 
 @pytest.fixture(scope="module")
 def stack() -> dict:
     return yaml.safe_load(COMPOSE.read_text())
+
+
+def _relay_port(stack: dict) -> int:
+    """The port the relay listens on in the stack: its setting, or the setting's default."""
+    given = stack["services"]["notify"]["environment"].get(f"{PREFIX}NOTIFY_PORT")
+    return int(given or Settings.model_fields["notify_port"].default)
 
 
 def _copy_stack(tmp_path: Path, env: bool = True) -> Path:
@@ -67,18 +91,53 @@ def _config(folder: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_compose_file_is_valid_with_the_example_settings_and_made_secrets(tmp_path):
-    folder = _copy_stack(tmp_path)
+def _made_secrets(folder: Path) -> Path:
     made = subprocess.run(["sh", "deploy/secrets.sh"], cwd=folder, capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
+    return folder / "deploy/secrets"
+
+
+def test_compose_file_is_valid_with_the_example_settings_and_made_secrets(tmp_path):
+    folder = _copy_stack(tmp_path)
+    _made_secrets(folder)
     done = _config(folder)
     assert done.returncode == 0, done.stderr
 
 
-def test_compose_refuses_to_start_without_the_settings(tmp_path):
-    done = _config(_copy_stack(tmp_path, env=False))
+@pytest.mark.parametrize("setting", sorted(EXAMPLE))
+def test_compose_refuses_to_start_without_each_setting(tmp_path, setting):
+    folder = _copy_stack(tmp_path)
+    _made_secrets(folder)
+    env = folder / ".env"
+    env.write_text("".join(f"{k}={v}\n" for k, v in EXAMPLE.items() if k != setting))
+    done = _config(folder)
     assert done.returncode != 0
-    assert "set KAFKA_CLUSTER_ID in .env" in done.stderr or "KAFKA" in done.stderr, done.stderr
+    assert f"set {setting} in .env" in done.stderr, done.stderr
+
+
+@pytest.fixture(scope="module")
+def resolved(tmp_path_factory) -> tuple[dict, Path]:
+    """The stack as compose resolves it (the example settings filled in, `docker-compose
+    config`), and the folder of the secret files deploy/secrets.sh made for it."""
+    folder = _copy_stack(tmp_path_factory.mktemp("stack"))
+    secrets = _made_secrets(folder)
+    done = subprocess.run(
+        [shutil.which("docker-compose") or "docker-compose", "-f", "docker-compose.yml", "config"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout), secrets
+
+
+def _relay_environment(resolved: tuple[dict, Path]) -> dict[str, str]:
+    """The relay's environment in the stack, its secret files those deploy/secrets.sh made."""
+    stack, secrets = resolved
+    return {
+        variable: SECRET_PATH.sub(lambda m: str(secrets / m[1]), str(value))
+        for variable, value in stack["services"]["notify"]["environment"].items()
+    }
 
 
 def test_secrets_sh_makes_every_declared_secret_once(stack, tmp_path):
@@ -148,7 +207,6 @@ def test_every_published_port_is_one_a_user_needs(stack):
         if "ports" in service
     }
     assert published == PUBLISHED
-    assert "ports" not in stack["services"]["notify"], "only Alertmanager calls the relay"
 
 
 # --- Kafka: what the broker reads ---------------------------------------------------------
@@ -300,13 +358,13 @@ def _sources(command: str) -> str:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
             todo += [n for n in names if n.split(".")[0] in PROJECT]
-    skipped = {ROOT / "envwatch/settings.py", ROOT / "envwatch/failures.py"}
+    skipped = {ROOT / "streams/settings.py", ROOT / "envwatch/failures.py"}
     return "\n".join(t for p, t in zip(sorted(seen), texts, strict=False) if p not in skipped)
 
 
 def _readers() -> dict[str, set[str]]:
     """Setting field -> the names that read it: itself, and the Settings members using it."""
-    tree = ast.parse((ROOT / "envwatch/settings.py").read_text())
+    tree = ast.parse((ROOT / "streams/settings.py").read_text())
     (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings"]
     uses = {
         f.name: {
@@ -356,16 +414,14 @@ def test_each_envwatch_service_gets_only_the_settings_its_command_reads(stack):
         source = _sources(command)
         for variable in service.get("environment") or {}:
             setting = _setting(variable)
-            if setting is None and variable == "ENVWATCH_NOTIFY_TOKEN_FILE":
-                continue  # the relay's bearer token: its setting comes with the relay's change
             assert setting, f"{name}: {variable} is no setting"
             read = any(re.search(rf"\.{member}\b", source) for member in readers[setting])
             assert read, f"{name} ({command}) is given {variable} but never reads {setting}"
 
 
-def _referenced_secrets(service: dict, declared: set[str]) -> set[str]:
-    """The declared secrets that a service's settings or the files it mounts name, with a
-    script's `for feed in ...` loops spelt out (agency_${feed}_password)."""
+def _what_it_reads(service: dict) -> str:
+    """A service's settings and the files it mounts, with a script's `for feed in ...` loops
+    spelt out (agency_${feed}_password)."""
     texts = [str(v) for v in (service.get("environment") or {}).values()]
     for volume in service.get("volumes", []):
         source = ROOT / volume.split(":")[0]
@@ -375,19 +431,19 @@ def _referenced_secrets(service: dict, declared: set[str]) -> set[str]:
     text = "\n".join(texts)
     for feeds in re.findall(r"for feed in ([\w ]+);", text):
         text += "".join(f"\n{text}".replace("${feed}", feed) for feed in feeds.split())
-    return {name for name in declared if re.search(rf"\b{name}\b", text)}
+    return text
 
 
 def test_each_service_mounts_exactly_the_secrets_it_reads(stack):
-    relay_config = (ROOT / "alerts/alertmanager.yml").read_text()
+    declared = set(stack["secrets"])
     for name, service in stack["services"].items():
         mounted = set(service.get("secrets", []))
-        referenced = _referenced_secrets(service, set(stack["secrets"]))
-        if name == "alertmanager" and "credentials_file" not in relay_config:
-            referenced.add("notify_token")  # Alertmanager's side comes with the relay's change
+        text = _what_it_reads(service)
+        referenced = {secret for secret in declared if re.search(rf"\b{secret}\b", text)}
         assert mounted == referenced, (name, mounted ^ referenced)
-        for secret in mounted:
-            assert secret in stack["secrets"], secret
+        # every secret file it opens is one it mounts (a misspelt name would be no file)
+        assert set(SECRET_PATH.findall(text)) <= mounted, (name, SECRET_PATH.findall(text))
+        assert mounted <= declared, name
 
 
 def test_each_other_service_gets_only_variables_its_files_or_image_read(stack):
@@ -406,6 +462,13 @@ def test_each_other_service_gets_only_variables_its_files_or_image_read(stack):
 
 
 # --- start-up order and the links staff open ------------------------------------------------
+
+
+def test_the_workers_and_the_relay_start_once_the_schema_is_migrated(stack):
+    """The relay records acknowledgements in alert_history, as the workers write readings."""
+    for name in ("worker-1", "worker-2", "notify"):
+        after = stack["services"][name]["depends_on"]["migrate"]
+        assert after == {"condition": "service_completed_successfully"}, name
 
 
 def test_topics_are_made_before_workers_and_simulator_start(stack):
@@ -427,22 +490,22 @@ def test_database_health_is_checked_over_tcp_and_migrate_waits(stack):
     assert migrate[0] == "migrate" and float(migrate[migrate.index("--wait") + 1]) >= 30
 
 
-def test_links_in_notifications_start_with_the_public_grafana_url(stack):
-    example = dict(
-        line.split("=", 1)
-        for line in (ROOT / "deploy/env.example").read_text().splitlines()
-        if line and not line.startswith("#")
-    )
+def test_links_in_notifications_start_with_the_public_urls(stack):
     notify = stack["services"]["notify"]["environment"]
     assert notify["ENVWATCH_GRAFANA_URL"].startswith("${GRAFANA_PUBLIC_URL")
     assert stack["services"]["grafana"]["environment"]["GF_SERVER_ROOT_URL"].startswith(
         "${GRAFANA_PUBLIC_URL"
     )
-    assert example["GRAFANA_PUBLIC_URL"].startswith("https://")
-    assert "grafana:3000" not in example["GRAFANA_PUBLIC_URL"]
+    assert EXAMPLE["GRAFANA_PUBLIC_URL"].startswith("https://")
+    assert "grafana:3000" not in EXAMPLE["GRAFANA_PUBLIC_URL"]
     # the archive receiver (channel=json) goes to the relay's fallback URL: set, or no start
     assert notify["ENVWATCH_NOTIFY_FALLBACK_URL"].startswith("${ENVWATCH_NOTIFY_FALLBACK_URL:?")
-    assert example["ENVWATCH_NOTIFY_FALLBACK_URL"].startswith("https://")
+    assert EXAMPLE["ENVWATCH_NOTIFY_FALLBACK_URL"].startswith("https://")
+    # acknowledge links (the relay behind the bureau's proxy) and runbook links: set, or no start
+    for variable in ("ENVWATCH_NOTIFY_PUBLIC_URL", "ENVWATCH_RUNBOOK_URL"):
+        assert notify[variable].startswith(f"${{{variable}:?"), variable
+        assert EXAMPLE[variable].startswith("https://"), variable
+        assert urlparse(EXAMPLE[variable]).hostname not in stack["services"], variable
 
 
 def test_prometheus_scrapes_both_workers_and_loads_the_mounted_rules(stack):
@@ -467,3 +530,163 @@ def test_prometheus_scrapes_both_workers_and_loads_the_mounted_rules(stack):
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- the relay: acknowledgement and escalation ----------------------------------------------
+
+
+def test_the_relay_gets_acknowledgement_from_the_stacks_settings(resolved, monkeypatch):
+    """The relay's settings as compose resolves them, loaded as `envwatch notify` loads them:
+    acknowledgement is on, as the writer role, with the token, robots and links of the stack."""
+    stack, secrets = resolved
+    for variable in [v for v in os.environ if v.startswith(PREFIX)]:
+        monkeypatch.delenv(variable)
+    for variable, value in _relay_environment(resolved).items():
+        monkeypatch.setenv(variable, value)
+    robots = {"supervisor": "https://qyapi.example/s", "director": "https://qyapi.example/d"}
+    for filled in ({}, robots):  # as deploy/secrets.sh made the file (empty), then filled in
+        (secrets / "notify_robots").write_text(json.dumps(filled) if filled else "")
+        settings = load_settings()
+        config = config_from_settings(settings)
+        assert config.acks is not None, "acknowledgement off: no database for the relay"
+        assert dict(config.robots) == filled
+    assert config.token == (secrets / "notify_token").read_text()
+    assert config.dingtalk_app_secret == ""  # the chat command is off until its secret is set
+    database = conninfo_to_dict(settings.database_conninfo)
+    assert database["user"] == "envwatch_writer"
+    assert database["password"] == (secrets / "db_writer_password").read_text()
+    assert database["host"] in stack["services"]
+    alertmanager = urlparse(config.alertmanager_url)
+    published = {p.rsplit(":", 1)[1] for p in PUBLISHED["alertmanager"]}
+    assert alertmanager.hostname == "alertmanager" and str(alertmanager.port) in published
+    assert config.links.relay == EXAMPLE["ENVWATCH_NOTIFY_PUBLIC_URL"]
+    assert config.links.runbook == EXAMPLE["ENVWATCH_RUNBOOK_URL"]
+    assert config.links.grafana == EXAMPLE["GRAFANA_PUBLIC_URL"]
+
+
+def test_the_relay_is_reached_at_one_port_with_one_token(stack):
+    """Alertmanager's webhooks, Prometheus's scrape, the proxy's port and the health check all
+    go to the port the relay listens on, and both callers send the token the relay reads."""
+    port = _relay_port(stack)
+    relay = stack["services"]["notify"]
+    token = relay["environment"][f"{PREFIX}NOTIFY_TOKEN_FILE"]
+    routing = yaml.safe_load((ROOT / "alerts/alertmanager.yml").read_text())
+    webhooks = [w for r in routing["receivers"] for w in r.get("webhook_configs", [])]
+    to_relay = [w for w in webhooks if urlparse(w["url"]).hostname == "notify"]
+    assert to_relay, "no webhook goes to the relay"
+    for webhook in to_relay:
+        assert urlparse(webhook["url"]).port == port, webhook["url"]
+        assert webhook["http_config"]["authorization"] == {"credentials_file": token}
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "envwatch-notify"]
+    assert job["static_configs"] == [{"targets": [f"notify:{port}"]}]
+    assert job["authorization"] == {"credentials_file": token}
+    assert "notify_token" in stack["services"]["prometheus"]["secrets"]
+    assert {p.rsplit(":", 1)[1] for p in relay["ports"]} == {str(port)}
+    assert f"'127.0.0.1', {port}" in " ".join(relay["healthcheck"]["test"])
+
+
+def _get(url: str, token: str = "") -> str:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as r:
+        return r.read().decode()
+
+
+@pytest.fixture
+def prometheus(tmp_path) -> Iterator[Callable[[str], str]]:
+    """``start(config_text)``: a real Prometheus on that configuration; its address."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(text: str) -> str:
+        config, port = tmp_path / "prometheus.yml", free_port()
+        config.write_text(text)
+        started.append(
+            subprocess.Popen(
+                [
+                    "prometheus",
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                ],
+                stdout=(tmp_path / "prometheus.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+        url = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            try:
+                return bool(_get(f"{url}/-/ready"))
+            except OSError:
+                return False
+
+        wait_until(ready, 30, "Prometheus to be ready")
+        return url
+
+    yield start
+    for process in started:
+        stop_process(process)
+
+
+def _query(prometheus: str, expr: str) -> list[dict[str, Any]]:
+    answer = json.loads(_get(f"{prometheus}/api/v1/query?query={quote(expr)}"))
+    assert answer["status"] == "success", answer
+    return answer["data"]["result"]
+
+
+def test_prometheus_scrapes_the_relay_with_the_token_file_and_the_rules_read_its_series(
+    resolved, start_relay, prometheus
+):
+    """The shipped prometheus.yml, with only the addresses, the token file's place and the
+    intervals changed, scrapes a relay started with the stack's settings (the database and
+    Alertmanager left out: scraping needs neither); the same job without the token is
+    refused. The escalation rules, loaded as compose mounts them, evaluate over its series."""
+    stack, secrets = resolved
+    env: dict[str, str | None] = dict(_relay_environment(resolved))
+    for unused in ("DATABASE_URL", "DATABASE_PASSWORD_FILE", "ALERTMANAGER_URL"):
+        env[f"{PREFIX}{unused}"] = None
+    # the token from its file only, as in the stack (not the test relays' own)
+    env |= {f"{PREFIX}NOTIFY_TOKEN": None, f"{PREFIX}PUBLIC_GRAFANA_URL": None}
+    relay = start_relay(**(env | {f"{PREFIX}NOTIFY_HOST": "127.0.0.1"}))
+    token_file = secrets / "notify_token"
+
+    exported = set(
+        re.findall(r"^# TYPE (\w+)", _get(f"{relay}/metrics", token_file.read_text()), re.M)
+    )
+    read = set(re.findall(r"\benvwatch_\w+", (ROOT / "alerts/rules/escalation.yml").read_text()))
+    assert read and read <= exported, read - exported
+
+    text = (ROOT / "deploy/prometheus/prometheus.yml").read_text()
+    text = text.replace(f"notify:{_relay_port(stack)}", relay.removeprefix("http://"))
+    text = text.replace("/run/secrets/notify_token", str(token_file))
+    text = text.replace("/etc/prometheus/rules", str(ROOT / "alerts/rules"))  # compose's mount
+    text = re.sub(r"(scrape|evaluation)_interval: \S+", r"\1_interval: 1s", text)
+    config = yaml.safe_load(text)
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "envwatch-notify"]
+    unauthorized = {k: v for k, v in job.items() if k != "authorization"}
+    config["scrape_configs"].append(unauthorized | {"job_name": "without-token"})
+    url = prometheus(json.dumps(config))
+
+    def scraped() -> dict[str, str]:
+        return {r["metric"]["job"]: r["value"][1] for r in _query(url, "up")}
+
+    wait_until(lambda: {"envwatch-notify", "without-token"} <= set(scraped()), 30, "scrapes")
+    assert scraped()["envwatch-notify"] == "1" and scraped()["without-token"] == "0"
+    targets = json.loads(_get(f"{url}/api/v1/targets"))["data"]["activeTargets"]
+    refused = [t for t in targets if t["labels"]["job"] == "without-token"]
+    assert "401" in refused[0]["lastError"], refused
+    waits = _query(url, 'envwatch_escalation_after_seconds{job="envwatch-notify"}')
+    assert {(w["metric"]["severity"], w["metric"]["level"]) for w in waits} >= {
+        ("critical", "1"),
+        ("critical", "2"),
+    }
+
+    def evaluated() -> list[dict[str, Any]]:
+        """The escalation rules, once each has been evaluated (never: year 0001)."""
+        groups = json.loads(_get(f"{url}/api/v1/rules"))["data"]["groups"]
+        (escalation,) = [g for g in groups if g["name"] == "envwatch-escalation"]
+        rules = escalation["rules"]
+        return [] if any(r["lastEvaluation"].startswith("0001") for r in rules) else rules
+
+    for rule in wait_until(evaluated, 30, "the escalation rules' evaluation"):
+        assert rule["health"] == "ok", rule

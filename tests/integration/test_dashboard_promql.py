@@ -25,9 +25,9 @@ from alerts.notify.metrics import ESCALATED as ESCALATED_SERIES
 from dashboards.build import MODULES, as_dict
 from dashboards.command_centre import alert_states
 from envwatch.embedded import free_port
-from envwatch.settings import Settings
 from envwatch.summary import scrape
 from schemas.reference import load_reference
+from streams.settings import Settings
 from tests.support.grafana_macros import expand_variables, targets
 from tests.support.services import WorkerProcess, producer, wait_until
 

@@ -12,8 +12,8 @@ from kafka.structs import TopicPartition as KafkaTP
 from prometheus_client import CollectorRegistry
 
 from alerts.metrics import Metrics
-from envwatch.kafka_config import kafka_python_config
 from streams.delivery import Delivery, LogReader
+from streams.kafka_config import kafka_python_config
 from tests.support.services import producer
 
 

@@ -17,7 +17,6 @@ from prometheus_client import CollectorRegistry
 from alerts.feeds import judgement
 from alerts.judge import Timing
 from alerts.metrics import Metrics
-from envwatch.kafka_config import aiokafka_config
 from schemas.decode import FeedDecoder, Rules
 from schemas.feeds import FEEDS
 from schemas.reference import load_reference
@@ -26,6 +25,7 @@ from streams.deadletter import DeadLetters, decode_headers
 from streams.delivery import Delivery, LogReader
 from streams.engine import FeedEngine
 from streams.exporter import SiteExporter
+from streams.kafka_config import aiokafka_config
 from streams.sink import ReadingSink
 from streams.states import StateStore
 from tests.support.services import read_topic

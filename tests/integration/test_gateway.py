@@ -11,11 +11,11 @@ import orjson
 import pytest
 
 from bench.payloads import write_register
-from envwatch.settings import Settings
 from schemas.hj212.frame import crc16, encode
 from schemas.hj212.segment import BEIJING, Packet, render
 from schemas.reference import load_reference
 from streams.deadletter import decode_headers
+from streams.settings import Settings
 from streams.topics import DEAD_LETTER
 from tests.support.hj212 import WORKED, data_packet, wire
 from tests.support.services import read_topic, wait_until

@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from envwatch.settings import Settings
 from streams.deadletter import decode_headers
+from streams.settings import Settings
 from streams.topics import DEAD_LETTER
 from tests.support.services import read_topic, wait_until
 

@@ -24,9 +24,9 @@ from psycopg import sql
 from pydantic import SecretStr
 
 from envwatch.embedded import READER_ROLE, WRITER_ROLE, EmbeddedPostgres
-from envwatch.settings import Settings, load_settings
 from schemas.migrate import migrate
 from schemas.register_sync import sync_register
+from streams.settings import Settings, load_settings
 from tests.support.services import own_postgres, producer, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

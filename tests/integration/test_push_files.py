@@ -14,8 +14,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from envwatch.settings import Settings
 from schemas.reference import DEFAULT_DIR
+from streams.settings import Settings
 from tests.support.services import read_topic
 
 STATION = "空气站-金华-测试-01"  # a Chinese site id: it survives only a right decoding

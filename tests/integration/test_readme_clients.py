@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from envwatch.embedded import EmbeddedBroker
-from envwatch.settings import Settings, load_settings
+from streams.settings import Settings, load_settings
 from streams.topics import ensure_topics
 from tests.support.services import read_topic
 

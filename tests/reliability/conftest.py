@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.faults import FastAlertmanager
 from tests.support.monitoring import Prometheus, Webhook
+from tests.support.services import ProxiedBroker
 
 _FIGURES: list[tuple[str, dict[str, Any]]] = []
 
@@ -36,6 +37,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture
+def proxied_broker(tmp_path: Path) -> Iterator[ProxiedBroker]:
+    """A broker of the test's own behind a proxy; ask for it before ``start_worker``, so that
+    the worker is stopped while the broker still answers."""
+    broker = ProxiedBroker(tmp_path / "broker.log").start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
 def monitoring(tmp_path: Path) -> Iterator[Callable[..., tuple[Webhook, Any, Prometheus]]]:
     """Start Alertmanager (shipped routing, test waits) and Prometheus on the given targets."""
     started: list[Any] = []
@@ -47,7 +57,7 @@ def monitoring(tmp_path: Path) -> Iterator[Callable[..., tuple[Webhook, Any, Pro
         started.append(webhook)
         am = FastAlertmanager(tmp_path, webhook).start()
         started.append(am)
-        prom = Prometheus(tmp_path, targets[0], am.port, targets=targets, **prometheus).start()
+        prom = Prometheus(tmp_path, targets[0], [am.port], targets=targets, **prometheus).start()
         started.append(prom)
         return webhook, am, prom
 

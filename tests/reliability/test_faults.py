@@ -1,61 +1,41 @@
-"""Faults under load: a killed worker, a lost group member, the database down or stalled,
-Prometheus restarted or stopped. Each test counts rows and notifications.
+"""Faults under load: a killed worker, a lost group member, the database down (its server
+stopped, or the network to it cut) or stalled, Prometheus restarted or stopped. Each test
+counts rows and notifications.
 
 All real: the embedded broker, PostgreSQL, worker processes, Prometheus on the shipped rules,
 Alertmanager on the shipped routing (waits in seconds: tests/support/faults.py). Readings are
-hourly PM2.5 in batch messages of 100 per station; breaching stations sit near 200 µg/m³
-(AQI about 250, AirAqiHeavy, critical), the others near 30. The breaching stations are in
-different counties, so no haze episode folds them into one county-wide alert.
+hourly PM2.5 in batch messages of 100 per station, from the stations of tests/support/faults.py.
 """
 
 from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
+import pytest
+from pydantic import SecretStr
 
 from envwatch.embedded import free_port
+from streams.settings import Settings
 from tests.support.faults import (
+    BREACHING,
+    STATIONS,
     air_batches,
     am_alerts,
     distinct_readings,
     era,
     firing_sites,
     heartbeats,
+    level,
     send,
     stored,
 )
-from tests.support.services import committed, wait_until
-
-STATIONS = [
-    "air-wucheng-01",
-    "air-wucheng-02",
-    "air-jindong-01",
-    "air-jindong-02",
-    "air-lanxi-01",
-    "air-lanxi-02",
-    "air-dongyang-01",
-    "air-dongyang-02",
-    "air-yiwu-01",
-    "air-yiwu-02",
-    "air-yongkang-01",
-    "air-yongkang-02",
-    "air-pujiang-01",
-    "air-pujiang-02",
-    "air-wuyi-01",
-    "air-wuyi-02",
-    "air-panan-01",
-    "air-panan-02",
-    "air-lanxi-03",
-    "air-yiwu-03",
-]
-BREACHING = {"air-wucheng-01", "air-lanxi-01", "air-yiwu-01", "air-panan-02"}
-
-
-def level(station: str) -> float:
-    return 200.0 if station in BREACHING else 30.0
+from tests.support.proxy import TcpProxy
+from tests.support.services import committed, database_proxy, through, wait_until
 
 
 def test_kill_9_halfway_through_100k_readings(
@@ -191,7 +171,36 @@ def test_two_workers_one_killed_the_other_takes_over(
     assert sorted(notified) == sorted(BREACHING), "no second notification for a moved site"
 
 
-def test_database_down_30_s_under_load(settings, start_worker, postgres, monitoring, figures):
+@dataclass
+class Outage:
+    """The database gone for the worker: its server stopped, or the network to it cut (the
+    worker then reaches the server only through a proxy, which resets its connections)."""
+
+    settings: Settings
+    down: Callable[[], object]
+    up: Callable[[], object]
+    proxy: TcpProxy | None = None
+
+    def figures(self) -> dict[str, int]:
+        if self.proxy is None:
+            return {}
+        return {"connections_reset": self.proxy.dropped, "connections_refused": self.proxy.refused}
+
+
+@pytest.fixture(params=["server-stopped", "network-cut"])
+def outage(request, settings, postgres) -> Iterator[Outage]:
+    if request.param == "server-stopped":
+        yield Outage(settings, postgres.stop, postgres.start)
+        return
+    proxy = database_proxy(postgres)
+    url = through(proxy, settings.database_url.get_secret_value())
+    settings = settings.model_copy(update={"database_url": SecretStr(url)})
+    yield Outage(settings, proxy.cut, proxy.restore, proxy)
+    proxy.close()
+
+
+def test_database_down_30_s_under_load(outage, start_worker, postgres, monitoring, figures):
+    settings = outage.settings
     worker = start_worker(settings)
     webhook, _am, prom = monitoring([settings.metrics_port], rule_for={"DatabaseWriteErrors": "5s"})
     start = era()
@@ -203,7 +212,7 @@ def test_database_down_30_s_under_load(settings, start_worker, postgres, monitor
         wait_until(lambda: stored(db, STATIONS, start, end) == sent, 60, "readings before")
     wait_until(lambda: committed(settings) == messages, 30, "offsets of the stored readings")
 
-    postgres.stop()
+    outage.down()
     down_at = time.monotonic()
     commits_while_down = set()
     try:
@@ -225,7 +234,7 @@ def test_database_down_30_s_under_load(settings, start_worker, postgres, monitor
         commits_while_down.add(committed(settings))
         errors = worker.metric("envwatch_db_write_errors_total")
     finally:
-        postgres.start()
+        outage.up()
     down_s = time.monotonic() - down_at
 
     with psycopg.connect(postgres.url(), autocommit=True) as db:
@@ -237,12 +246,15 @@ def test_database_down_30_s_under_load(settings, start_worker, postgres, monitor
     figures(
         sent=sent,
         stored=rows,
+        duplicates=int(worker.metric("envwatch_rows_duplicate_total")),
         dead_lettered=0,
         down_s=round(down_s, 1),
         write_errors=int(errors),
         committed_while_down=sorted(commits_while_down),
         notifications=len(notes),
+        **outage.figures(),
     )
+    assert worker.process.poll() is None, "the worker must ride out the outage"
     assert commits_while_down == {len(before)}, "an offset was committed for an unwritten reading"
     assert rows == distinct == sent
     assert notes[0]["status"] == "firing"

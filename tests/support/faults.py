@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from envwatch.settings import Settings
+from streams.settings import Settings
 from tests.support.monitoring import Alertmanager, Webhook
 from tests.support.services import producer, wait_until
 
@@ -32,6 +32,38 @@ _eras = itertools.count()
 def era() -> datetime:
     """A start time of its own for each test: 300 days apart, 2016-2023."""
     return _ERA0 + timedelta(days=300 * next(_eras))
+
+
+# The stations of the fault tests. The breaching ones sit near 200 µg/m³ of PM2.5 (AQI about
+# 250, AirAqiHeavy, critical), the others near 30. The breaching ones are in different
+# counties, so no haze episode folds them into one county-wide alert.
+STATIONS = [
+    "air-wucheng-01",
+    "air-wucheng-02",
+    "air-jindong-01",
+    "air-jindong-02",
+    "air-lanxi-01",
+    "air-lanxi-02",
+    "air-dongyang-01",
+    "air-dongyang-02",
+    "air-yiwu-01",
+    "air-yiwu-02",
+    "air-yongkang-01",
+    "air-yongkang-02",
+    "air-pujiang-01",
+    "air-pujiang-02",
+    "air-wuyi-01",
+    "air-wuyi-02",
+    "air-panan-01",
+    "air-panan-02",
+    "air-lanxi-03",
+    "air-yiwu-03",
+]
+BREACHING = {"air-wucheng-01", "air-lanxi-01", "air-yiwu-01", "air-panan-02"}
+
+
+def level(station: str) -> float:
+    return 200.0 if station in BREACHING else 30.0
 
 
 def pm25_series(base: float, hour: int) -> float:
@@ -148,10 +180,7 @@ class FastAlertmanager(Alertmanager):
         return self
 
     def _reloaded(self) -> bool:
-        from tests.support.monitoring import get_json
-
-        status = get_json(f"http://127.0.0.1:{self.port}/api/v2/status")
-        return f"repeat_interval: {self.heartbeat_every}" in status["config"]["original"]
+        return f"repeat_interval: {self.heartbeat_every}" in self.status()["config"]["original"]
 
 
 def am_alerts(am: Alertmanager, alertname: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import secrets
 import subprocess
 import threading
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -70,11 +71,33 @@ class Webhook:
         self.server.shutdown()
 
 
+def alertmanager_config(
+    relay_url: str, deadman_url: str, token_file: Path, text: Sequence[tuple[str, str]] = ()
+) -> str:
+    """The shipped routing with a test's addresses, token file and waits: the one place where
+    a test's Alertmanager configuration is made. ``relay_url`` takes the place of the relay's
+    ``/alertmanager`` endpoint (``http://notify:9095/alertmanager``), ``deadman_url`` that of
+    the dead-man's switch; ``text`` holds further replacements, in order."""
+    config = (ALERTS / "alertmanager.yml").read_text(encoding="utf-8")
+    config = config.replace("http://notify:9095/alertmanager", relay_url)
+    config = config.replace(TOKEN_FILE, str(token_file))
+    config = re.sub(r"url: http://deadman\S+", f"url: {deadman_url}", config)
+    config = re.sub(r"group_wait: \S+", "group_wait: 1s", config)
+    config = re.sub(r"group_interval: \S+", "group_interval: 2s", config)
+    for old, new in text:
+        config = config.replace(old, new)
+    return config
+
+
 @dataclass
 class Alertmanager:
-    """The shipped routing, its relay webhooks sent to ``relay_url`` (the real relay) or to the
-    ``webhook`` stand-in, with the relay's bearer token ``token`` in a file of the test's own;
-    ``text`` changes more where a test needs it (``CRITICAL_REMINDERS``)."""
+    """The shipped routing, its relay webhooks sent to ``relay_url`` (the base URL of a real
+    relay) or to the ``webhook`` stand-in, with the relay's bearer token ``token`` in a file
+    of the test's own; ``text`` changes more where a test needs it (``CRITICAL_REMINDERS``).
+
+    With ``cluster_port`` it gossips with the Alertmanagers listening on the ``peers``
+    cluster ports, as an HA pair does; otherwise it runs alone.
+    """
 
     workdir: Path
     webhook: Webhook
@@ -82,39 +105,51 @@ class Alertmanager:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     text: list[tuple[str, str]] = field(default_factory=list)  # other replacements, in order
     port: int = field(default_factory=free_port)
+    cluster_port: int | None = None
+    peers: list[int] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Alertmanager:
         token_file = self.workdir / "notify_token"
         token_file.write_text(self.token + "\n", encoding="utf-8")
-        text = (ALERTS / "alertmanager.yml").read_text(encoding="utf-8")
         relay = f"{self.relay_url}/alertmanager" if self.relay_url else f"{self.webhook.url}/am"
-        text = text.replace("http://notify:9095/alertmanager", relay)
-        text = text.replace(TOKEN_FILE, str(token_file))
-        text = re.sub(r"url: http://deadman\S+", f"url: {self.webhook.url}/deadman", text)
-        text = re.sub(r"group_wait: \S+", "group_wait: 1s", text)
-        text = re.sub(r"group_interval: \S+", "group_interval: 2s", text)
-        for old, new in self.text:
-            text = text.replace(old, new)
         config = self.workdir / "alertmanager.yml"
-        config.write_text(text, encoding="utf-8")
+        config.write_text(
+            alertmanager_config(relay, f"{self.webhook.url}/deadman", token_file, self.text),
+            encoding="utf-8",
+        )
+        if self.cluster_port is None:
+            cluster = ["--cluster.listen-address="]
+        else:
+            cluster = [
+                f"--cluster.listen-address=127.0.0.1:{self.cluster_port}",
+                *(f"--cluster.peer=127.0.0.1:{port}" for port in self.peers),
+                # A second member waits this long per place in the cluster before it sends
+                # what the first has not (default 15 s; gossip takes well under a second here).
+                "--cluster.peer-timeout=3s",
+            ]
         self.process = subprocess.Popen(
             [
                 "prometheus-alertmanager",
                 f"--config.file={config}",
                 f"--storage.path={self.workdir / 'am-data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
-                "--cluster.listen-address=",
+                # Each notification names the Alertmanager that sent it.
+                f"--web.external-url=http://127.0.0.1:{self.port}",
+                *cluster,
             ],
-            stdout=(self.workdir / "alertmanager.log").open("wb"),
+            stdout=(self.workdir / "alertmanager.log").open("ab"),
             stderr=subprocess.STDOUT,
         )
         wait_until(self._up, 20, "Alertmanager's API")
         return self
 
+    def status(self) -> dict[str, Any]:
+        return get_json(f"http://127.0.0.1:{self.port}/api/v2/status")
+
     def _up(self) -> bool:
         try:
-            return bool(get_json(f"http://127.0.0.1:{self.port}/api/v2/status"))
+            return bool(self.status())
         except OSError:
             return False
 
@@ -135,7 +170,7 @@ class Prometheus:
 
     workdir: Path
     worker_port: int
-    alertmanager_port: int
+    alertmanagers: list[int]  # ports; Prometheus sends every alert to each of them
     keep_firing_for: str = "30s"
     targets: list[int] = field(default_factory=list)
     rule_for: dict[str, str] = field(default_factory=dict)
@@ -171,7 +206,7 @@ class Prometheus:
                         "alertmanagers": [
                             {
                                 "static_configs": [
-                                    {"targets": [f"127.0.0.1:{self.alertmanager_port}"]}
+                                    {"targets": [f"127.0.0.1:{p}" for p in self.alertmanagers]}
                                 ]
                             }
                         ]

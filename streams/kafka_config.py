@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from envwatch.settings import Settings
+from streams.settings import Settings
 
 
 def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
