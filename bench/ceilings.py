@@ -1,24 +1,28 @@
 """What the pieces can do alone, measured on the same messages in the same run.
 
 - decode and validation: the worker's ``FeedDecoder`` on the raw bytes, nothing else;
-- raw COPY: the decoded rows by binary COPY straight into ``readings`` (no staging table, no
-  conflict check), the most PostgreSQL takes from one connection;
+- raw COPY: the decoded rows by binary COPY straight into their feed tables (no savepoint, no
+  staging table, no conflict check), the most PostgreSQL takes from one connection; and the
+  worker's sink writing the same rows, for the sink's share of it;
 - the raw consumer and the bare Faust agent live in ``bench.kafka`` and ``bench.bare_faust``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 
 from bench.payloads import Message
+from schemas import tables
 from schemas.decode import FeedDecoder, Rules
 from schemas.feeds import FEEDS
 from schemas.reference import Reference
-from streams.rows import Row, rows_of
+from streams.rows import Row, row_of
+from streams.sink import ReadingSink
 
 
 def decoders(register: Reference) -> dict[str, FeedDecoder]:
@@ -47,27 +51,43 @@ def decode_rate(register: Reference, messages: Sequence[Message]) -> tuple[float
     return len(messages) / seconds, readings / seconds
 
 
-def rows(register: Reference, messages: Sequence[Message]) -> list[Row]:
+def rows(register: Reference, messages: Sequence[Message]) -> dict[str, list[Row]]:
+    """The messages' readings as rows of their feed tables, by feed."""
     decode = decoders(register)
     now = datetime.now(UTC)
-    out: list[Row] = []
+    out: dict[str, list[Row]] = defaultdict(list)
     for m in messages:
-        for reading in decode[m.feed].decode(m.value, now).readings:
-            out.extend(rows_of(m.feed, reading))
+        out[m.feed].extend(row_of(m.feed, r) for r in decode[m.feed].decode(m.value, now).readings)
     return out
 
 
-_COPY = "COPY readings (ts, feed, site_id, parameter, value, ts_end) FROM STDIN (FORMAT BINARY)"
-_TYPES = ("timestamptz", "text", "text", "text", "float8", "timestamptz")
+def _batches(rows: Mapping[str, Sequence[Row]], size: int) -> list[tuple[str, Sequence[Row]]]:
+    return [(f, rs[at : at + size]) for f, rs in rows.items() for at in range(0, len(rs), size)]
 
 
-def copy_rate(admin_url: str, rows: Sequence[Row], chunk: int = 50_000) -> float:
-    """Rows/s of binary COPY into ``readings`` in chunks of one transaction each."""
+def copy_rate(admin_url: str, rows: Mapping[str, Sequence[Row]], chunk: int = 50_000) -> float:
+    """Rows/s of binary COPY into the feed tables, in chunks of one transaction each."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
         started = time.perf_counter()
-        for at in range(0, len(rows), chunk):
-            with conn.transaction(), conn.cursor() as cur, cur.copy(_COPY) as copy:
-                copy.set_types(_TYPES)
-                for row in rows[at : at + chunk]:
+        for feed, chunk_rows in _batches(rows, chunk):
+            statement = tables.copy(FEEDS[feed], tables.table(FEEDS[feed]))
+            with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
+                copy.set_types(tables.copy_types(FEEDS[feed]))
+                for row in chunk_rows:
                     copy.write_row(row)
-        return len(rows) / (time.perf_counter() - started)
+        return sum(map(len, rows.values())) / (time.perf_counter() - started)
+
+
+async def sink_rate(url: str, rows: Mapping[str, Sequence[Row]], batch: int) -> float:
+    """Rows/s of the worker's sinks writing the same rows, ``batch`` rows a write (connecting
+    included, which the COPY ceiling does before its clock starts)."""
+    sinks = {feed: ReadingSink(url, FEEDS[feed]) for feed in rows}
+    try:
+        started = time.perf_counter()
+        stored = 0
+        for feed, batch_rows in _batches(rows, batch):
+            stored += await sinks[feed].write(batch_rows)
+        return stored / (time.perf_counter() - started)
+    finally:
+        for sink in sinks.values():
+            await sink.close()

@@ -113,12 +113,7 @@ class Message:
     key: bytes
     value: bytes
     readings: int
-    rows: int
-
-
-def _rows(payload: dict[str, Any]) -> int:
-    skip = {"station_id", "section_id", "unit_id", "ts", "period", "period_start", "period_end"}
-    return sum(1 for k, v in payload.items() if k not in skip and v is not None)
+    rows: int  # rows it stores: one per reading
 
 
 def messages(register: Reference, count: int, per_message: int, start: datetime) -> list[Message]:
@@ -145,8 +140,7 @@ def site_messages(
             payloads.append(reading(site, steps[site.id]))
             steps[site.id] = _step_of(site, payloads[-1])
         value = orjson.dumps(payloads[0] if per_message == 1 else payloads)
-        rows = sum(_rows(p) for p in payloads)
-        yield Message(site.feed, site.id.encode(), value, per_message, rows)
+        yield Message(site.feed, site.id.encode(), value, per_message, per_message)
 
 
 def _step_of(site: Site, payload: dict[str, Any]) -> int:

@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 
 from bench.payloads import Message, messages
 from bench.runs import Timed, timed, warm_up
 from bench.stack import Process, wait_until
+from schemas import tables
+from schemas.feeds import FEEDS
 from schemas.reference import Reference
 from streams.settings import Settings
 
@@ -55,16 +58,21 @@ async def worker_run(
 def rows_between(
     admin_url: str, prefix_sites: Sequence[str], start: datetime, end: datetime
 ) -> int:
-    # By the end of an energy period: a period that holds a run's first moment starts in the
-    # previous run's window, while its end is in the run's own.
+    # By a reading's last time, the end of an energy period: a period that holds a run's first
+    # moment starts in the previous run's window, while its end is in the run's own.
+    count = 0
     with psycopg.connect(admin_url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM readings WHERE coalesce(ts_end, ts) >= %s"
-            " AND coalesce(ts_end, ts) < %s AND site_id = ANY(%s)",
-            (start, end, list(prefix_sites)),
-        ).fetchone()
-        assert row is not None
-        return int(row[0])
+        for feed in FEEDS.values():
+            last = sql.Identifier([c.name for c in feed.columns if c.kind == "time"][-1])
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT count(*) FROM {} WHERE {} >= %s AND {} < %s AND site_id = ANY(%s)"
+                ).format(sql.Identifier(tables.table(feed)), last, last),
+                (start, end, list(prefix_sites)),
+            ).fetchone()
+            assert row is not None
+            count += int(row[0])
+    return count
 
 
 def owned_partitions(process: Process, topic: str) -> set[int]:

@@ -28,7 +28,7 @@ LINES = (
     Line("raw aiokafka consume", "raw_consume_msgs_s", "msgs/s"),
     Line("decode + validate (single)", "decode_msgs_s", "msgs/s"),
     Line("decode + validate (batch 60)", "decode_readings_s", "readings/s"),
-    Line("raw binary COPY into readings", "copy_rows_s", "rows/s"),
+    Line("raw binary COPY into the feed tables", "copy_rows_s", "rows/s"),
     Line("bare Faust agent, iterate only", "faust_bare_msgs_s", "msgs/s"),
     Line(
         "pipeline, single-reading msgs",

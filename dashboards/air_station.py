@@ -1,8 +1,9 @@
 """Air station detail: one station, chosen by the ``station`` variable.
 
-Live figures come from Prometheus; pollutant history, IAQI and completeness from PostgreSQL,
-so they reach back as far as the data does. IAQI is computed in SQL from the HJ 633 breakpoints
-of ``alerts/standards`` (each edition over the days it was in force), never retyped here.
+Live figures come from Prometheus; pollutant history, IAQI and completeness from the air
+aggregates in PostgreSQL (hourly values, period ``1h``), so they reach back as far as the data
+does. IAQI is computed in SQL from the HJ 633 breakpoints of ``alerts/standards`` (each edition
+over the days it was in force), never retyped here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import stat, statetimeline, timeseries
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
+from psycopg import sql as psql
 
 from alerts.standards.aqi import COLUMN
 from dashboards.common import (
@@ -27,38 +29,45 @@ from dashboards.common import (
     aqi_mapping,
     aqi_thresholds,
     big_text,
+    by_parameter,
     category_thresholds,
     dashboard,
     editions,
+    figure,
     last_value,
     latest_edition,
     layout,
+    per_quantity,
     prom,
     sel,
     sql,
     thresholds,
     values_sql,
 )
+from schemas import tables
+from schemas.feeds import FEEDS
 
 UID = "envwatch-air-station"
 HOURLY_KEYS = ("so2_1h", "no2_1h", "co_1h", "o3_1h", "pm10_1h", "pm25_1h")
+HOURLY = tables.aggregate(FEEDS["air"], tables.HOURLY)
+DAILY = tables.aggregate(FEEDS["air"], tables.DAILY)
 STATIONS = """
 SELECT site_id AS __value, name_zh || ' ' || site_id AS __text
 FROM sites WHERE feed = 'air' ORDER BY site_id
 """
-POLLUTANTS = """
-SELECT bucket AS time, parameter AS metric, avg_value AS value
-FROM readings_hourly
-WHERE feed = 'air' AND site_id = ${station:sqlstring} AND $__timeFilter(bucket)
-ORDER BY 1, 2
+POLLUTANTS = f"""
+SELECT bucket AS time, {per_quantity("air", lambda q: figure(q, "avg"))}
+FROM {HOURLY}
+WHERE site_id = ${{station:sqlstring}} AND period = '1h' AND $__timeFilter(bucket)
+ORDER BY 1
 """
-COMPLETENESS = """
-SELECT bucket AS time, parameter AS metric, samples::float8 / 24 AS completeness
-FROM (SELECT date_trunc('day', bucket, 'Asia/Shanghai') AS bucket, parameter, count(*) AS samples
-      FROM readings_hourly
-      WHERE feed = 'air' AND site_id = ${station:sqlstring} AND $__timeFilter(bucket)
-      GROUP BY 1, 2) AS days
-ORDER BY 1, 2
+# A day's valid hours of each pollutant (its count in the daily aggregate) out of 24.
+SHARE = psql.SQL("{}::float8 / 24")
+COMPLETENESS = f"""
+SELECT bucket AS time, {per_quantity("air", lambda q: SHARE.format(figure(q, "n")))}
+FROM {DAILY}
+WHERE site_id = ${{station:sqlstring}} AND period = '1h' AND $__timeFilter(bucket)
+ORDER BY 1
 """
 
 
@@ -85,15 +94,17 @@ def _num(v: object) -> object:
 
 
 def iaqi_sql() -> str:
+    """Each hourly mean's sub-index, the pollutant keyed with its period as the AQI keys are."""
     return f"""
-SELECT h.bucket AS time, h.parameter AS metric,
-       ceil(t.i_lo + (t.i_hi - t.i_lo) * (h.avg_value - t.c_lo) / (t.c_hi - t.c_lo)) AS iaqi
-FROM readings_hourly h
+SELECT h.bucket AS time, v.parameter || '_' || h.period AS metric,
+       ceil(t.i_lo + (t.i_hi - t.i_lo) * (v.value - t.c_lo) / (t.c_hi - t.c_lo)) AS iaqi
+FROM {HOURLY} h
+{by_parameter("air", "h", "avg")}
 JOIN {breakpoints()}
-  ON t.parameter = h.parameter
- AND (h.avg_value > t.c_lo OR (t.c_lo = 0 AND h.avg_value = 0)) AND h.avg_value <= t.c_hi
+  ON t.parameter = v.parameter || '_' || h.period
+ AND (v.value > t.c_lo OR (t.c_lo = 0 AND v.value = 0)) AND v.value <= t.c_hi
  AND (h.bucket AT TIME ZONE 'Asia/Shanghai')::date BETWEEN t.valid_from::date AND t.valid_to::date
-WHERE h.feed = 'air' AND h.site_id = ${{station:sqlstring}} AND $__timeFilter(h.bucket)
+WHERE h.site_id = ${{station:sqlstring}} AND h.period = '1h' AND $__timeFilter(h.bucket)
 ORDER BY 1, 2
 """
 

@@ -7,6 +7,7 @@ registered with the SDK's runtime, because the SDK ships no SQL dataquery.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Self
 
 from grafana_foundation_sdk.builders import common as cb
@@ -17,9 +18,13 @@ from grafana_foundation_sdk.cog import runtime as cogruntime
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+from psycopg import sql as psql
 
 from alerts.standards.editions import Edition, all_editions
 from alerts.standards.water_class import LABELS as WATER_LABELS
+from schemas import tables
+from schemas.feed import Quantity
+from schemas.feeds import FEEDS
 
 PROMETHEUS = dm.DataSourceRef(type_val="prometheus", uid="envwatch-prometheus")
 POSTGRES = dm.DataSourceRef(type_val="grafana-postgresql-datasource", uid="envwatch-postgres")
@@ -231,3 +236,38 @@ def latest_edition(family: str) -> Edition:
 
 def editions(family: str) -> list[Edition]:
     return [e for e in all_editions() if e.family == family]
+
+
+def per_quantity(feed: str, column: Callable[[Quantity], psql.Composable]) -> str:
+    """A column per quantity of the feed, named by its wire name (``"pm25_avg" AS "pm25"``):
+    the series of a wide time-series query."""
+    return ", ".join(
+        psql.SQL("{} AS {}").format(column(q), psql.Identifier(q.wire)).as_string()
+        for q in FEEDS[feed].quantities
+    )
+
+
+def figure(q: Quantity, name: str, row: str | None = None) -> psql.Composable:
+    """An aggregate's figure of a quantity (``pm25_avg``), of ``row`` if given."""
+    return psql.Identifier(*((row,) if row else ()), tables.stat_column(q, name))
+
+
+def by_parameter(feed: str, row: str, of: str | None = None) -> str:
+    """One wide row of a feed as a row per quantity, ``v(parameter, value, valid)``, named by
+    wire name as the standards name it: from the feed table (valid by the validity rule of
+    ``schemas/tables.py``), or from an aggregate (its figure ``of`` of each quantity, valid
+    where the bucket held valid values)."""
+
+    def one(q: Quantity) -> psql.Composable:
+        if of is None:
+            value, valid = psql.Identifier(row, q.attr), tables.valid(q, row)
+        else:
+            value, valid = figure(q, of, row), psql.SQL("{} > 0").format(figure(q, "n", row))
+        return psql.SQL("({}, {}, {})").format(psql.Literal(q.wire), value, valid)
+
+    values = psql.SQL(", ").join(one(q) for q in FEEDS[feed].quantities)
+    return (
+        psql.SQL("CROSS JOIN LATERAL (VALUES {}) AS v(parameter, value, valid)")
+        .format(values)
+        .as_string()
+    )

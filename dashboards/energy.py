@@ -24,6 +24,7 @@ from dashboards.common import (
     POSTGRES,
     PROMETHEUS,
     big_text,
+    by_parameter,
     dashboard,
     editions,
     join_on,
@@ -34,6 +35,8 @@ from dashboards.common import (
     thresholds,
     values_sql,
 )
+from schemas import tables
+from schemas.feeds import FEEDS
 
 UID = "envwatch-energy"
 INTENSITY = "envwatch_energy_intensity"
@@ -55,8 +58,10 @@ def units_sql() -> str:
     """Year-to-date tce, output and intensity of each unit, with its quota and annual cap."""
     return f"""
 WITH period AS (
-  SELECT site_id, parameter, value, ts FROM readings
-  WHERE feed = 'energy' AND $__timeFilter(ts)
+  SELECT r.site_id, v.parameter, v.value, r.{FEEDS["energy"].time_column} AS ts
+  FROM {tables.table(FEEDS["energy"])} r
+  {by_parameter("energy", "r")}
+  WHERE v.valid AND $__timeFilter(r.{FEEDS["energy"].time_column})
 ), tce AS (
   SELECT p.site_id, sum(p.value * t.kgce) / 1000 AS tce
   FROM period p

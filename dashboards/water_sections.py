@@ -1,7 +1,7 @@
 """Water sections: classes now and over time, what exceeds, and the plan's Class III ratios.
 
 Classes come live from the worker (Prometheus). The exceeding parameters are judged in SQL on
-the latest sample of each parameter against the section's target class, with the GB 3838 limits
+the latest valid value of each parameter against the section's target class, with the GB 3838 limits
 taken from ``alerts/standards`` at build time; the register supplies target classes and the
 upstream and downstream counties of boundary sections.
 """
@@ -24,6 +24,7 @@ from dashboards.common import (
     PROMETHEUS,
     WATER_COLOURS,
     big_text,
+    by_parameter,
     category_thresholds,
     dashboard,
     editions,
@@ -38,6 +39,8 @@ from dashboards.common import (
     values_sql,
     water_mapping,
 )
+from schemas import tables
+from schemas.feeds import FEEDS
 
 UID = "envwatch-water-sections"
 CLASS = "envwatch_water_class"
@@ -95,10 +98,11 @@ def _bounds(direction: str, values: list[Any], n: int) -> tuple[float | None, fl
 def exceeding_sql() -> str:
     return f"""
 WITH latest AS (
-  SELECT DISTINCT ON (site_id, parameter) site_id, parameter, value, ts
-  FROM readings
-  WHERE feed = 'water' AND $__timeFilter(ts)
-  ORDER BY site_id, parameter, ts DESC
+  SELECT DISTINCT ON (r.site_id, v.parameter) r.site_id, v.parameter, v.value, r.ts
+  FROM {tables.table(FEEDS["water"])} r
+  {by_parameter("water", "r")}
+  WHERE v.valid AND $__timeFilter(r.ts)
+  ORDER BY r.site_id, v.parameter, r.ts DESC
 )
 SELECT l.ts AS time, s.site_id AS site, s.name_zh AS name, l.parameter, l.value,
        coalesce(t.hi, t.lo) AS limit_value, t.class AS target_class

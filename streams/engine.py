@@ -34,7 +34,7 @@ from streams.deadletter import DeadLetters
 from streams.delivery import Delivery, Record
 from streams.exporter import SiteExporter
 from streams.publish import send, send_confirmed
-from streams.rows import rows_of
+from streams.rows import row_of
 from streams.sink import ReadingSink
 from streams.states import CHECKPOINT_KEY, StateStore, checkpoint_value
 
@@ -173,7 +173,7 @@ class FeedEngine(Checkpointed):
         summaries = [s for o in outcomes for s in o.summaries]
         stage.done("judge")
 
-        rows = [row for reading in valid for row in rows_of(name, reading)]
+        rows = [row_of(name, reading) for reading in valid]
         stage.done("rows")
         stored = await self.sink.write(rows, events)
         stage.done("write")

@@ -1,13 +1,15 @@
-"""Batched, idempotent writes of readings to PostgreSQL, retried until they succeed.
+"""Batched, idempotent writes of one feed's readings to PostgreSQL, retried until they succeed.
 
-Rows go by binary COPY straight into ``readings``, in a savepoint. A reading delivered
-twice (at-least-once consumption: a replay after a restart, a re-sent file) breaks the unique
-key; then the savepoint is rolled back and the batch takes the slow path: COPY into a
-per-connection staging table, and ``INSERT ... ON CONFLICT DO NOTHING`` into ``readings``.
-Either way no reading makes a second row, and fresh data, by far the common case, is written
-at the speed of a plain COPY. A failed write is retried with backoff
-for as long as it takes; the caller counts its records as stored only after :meth:`write`
-returns, so a database outage holds the stream back instead of dropping readings.
+A batch goes by binary COPY straight into ``<feed>_readings`` (one row per reading), in a
+savepoint. A reading delivered twice (at-least-once consumption: a replay after a restart, a
+re-sent file) breaks the unique key; then the savepoint is rolled back and the batch takes the
+conflict path: COPY into a per-connection staging table, and ``INSERT ... ON CONFLICT DO
+NOTHING`` into the feed table, which returns the key of each reading it stored, so the rest of
+the batch is known to be held already. Either way no reading makes a second row, and fresh
+data, by far the common case, is written at the speed of a plain COPY. Alert transitions go to
+``alert_history`` in the same transaction. A failed write is retried with backoff for as long
+as it takes; the caller counts its records as stored only after :meth:`write` returns, so a
+database outage holds the stream back instead of dropping readings.
 """
 
 from __future__ import annotations
@@ -16,28 +18,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import psycopg
 
 from alerts.judge import AlertEvent
+from schemas import tables
+from schemas.feed import Feed
 from streams.rows import Row
 
 log = logging.getLogger(__name__)
 
-_STAGE = """
-CREATE TEMP TABLE IF NOT EXISTS readings_stage
-    (ts timestamptz, feed text, site_id text, parameter text, value double precision,
-     ts_end timestamptz) ON COMMIT DELETE ROWS
-"""
-_COLUMNS = "(ts, feed, site_id, parameter, value, ts_end) FROM STDIN (FORMAT BINARY)"
-_COPY = f"COPY readings {_COLUMNS}"
-_COPY_STAGE = f"COPY readings_stage {_COLUMNS}"
-_MOVE = """
-INSERT INTO readings (ts, feed, site_id, parameter, value, ts_end)
-SELECT ts, feed, site_id, parameter, value, ts_end FROM readings_stage
-ON CONFLICT ON CONSTRAINT readings_unique DO NOTHING
-"""
-_TYPES = ("timestamptz", "text", "text", "text", "float8", "timestamptz")
 _HISTORY = """
 INSERT INTO alert_history (at, condition, feed, site_id, county, parameter, severity,
                            transition, value, limit_value, edition)
@@ -47,22 +38,33 @@ ON CONFLICT ON CONSTRAINT alert_history_unique DO NOTHING
 
 
 class ReadingSink:
-    """One connection, reopened whenever it breaks; one write at a time."""
+    """One feed's writes on one connection, reopened whenever it breaks; one write at a time.
+
+    With ``feed`` None it stores alert transitions only (the city targets' agent).
+    """
 
     def __init__(
         self,
         url: str,
+        feed: Feed | None,
         retry_max_s: float = 10.0,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         self._url = url
+        self._feed = feed
         self._retry_max_s = retry_max_s
         self._on_error = on_error
         self._conn: psycopg.AsyncConnection | None = None
         self._lock = asyncio.Lock()
+        if feed is not None:
+            self._types = tables.copy_types(feed)
+            self._copy = tables.copy(feed, tables.table(feed)).as_string()
+            self._copy_stage = tables.copy(feed, tables.stage(feed)).as_string()
+            self._insert_staged = tables.insert_staged(feed).as_string()
 
     async def write(self, rows: Sequence[Row], transitions: Sequence[AlertEvent] = ()) -> int:
-        """Store rows and alert transitions together; returns how many rows were new.
+        """Store rows (in ``Feed.columns`` order, as ``Feed.row_of`` makes them) and alert
+        transitions together; returns how many rows were new.
 
         Never gives up: retries with backoff.
         """
@@ -84,39 +86,35 @@ class ReadingSink:
     async def _write_once(self, rows: Sequence[Row], transitions: Sequence[AlertEvent]) -> int:
         conn = await self._connection()
         async with conn.transaction(), conn.cursor() as cur:
-            try:
-                async with conn.transaction():  # a savepoint
-                    await _copy(cur, _COPY, rows)
-                stored = len(rows)
-            except psycopg.errors.UniqueViolation:
-                await _copy(cur, _COPY_STAGE, rows)
-                await cur.execute(_MOVE)
-                stored = cur.rowcount
+            stored = await self._store(conn, cur, rows) if rows else 0
             if transitions:
-                history = [
-                    (
-                        t.at,
-                        t.condition,
-                        t.feed,
-                        t.site,
-                        t.county,
-                        t.parameter,
-                        t.severity,
-                        t.transition,
-                        t.value,
-                        t.limit,
-                        t.edition or None,
-                    )
-                    for t in transitions
-                ]
-                await cur.executemany(_HISTORY, history)
+                await cur.executemany(_HISTORY, [_history(t) for t in transitions])
             return stored
+
+    async def _store(
+        self, conn: psycopg.AsyncConnection, cur: psycopg.AsyncCursor, rows: Sequence[Row]
+    ) -> int:
+        if self._feed is None:
+            raise ValueError("this sink stores alert transitions only; construct it with a feed")
+        try:
+            async with conn.transaction():  # a savepoint
+                await _copy(cur, self._copy, self._types, rows)
+            return len(rows)
+        except psycopg.errors.UniqueViolation:
+            return len(await self._store_new(cur, rows))
+
+    async def _store_new(self, cur: psycopg.AsyncCursor, rows: Sequence[Row]) -> list[Any]:
+        """The conflict path: the readings of the batch not stored yet; returns their keys."""
+        await _copy(cur, self._copy_stage, self._types, rows)
+        await cur.execute(self._insert_staged)
+        return await cur.fetchall()
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is None or self._conn.closed:
             started = time.monotonic()
             self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-            await self._conn.execute(_STAGE)
+            if self._feed is not None:
+                await self._conn.execute(tables.create_stage(self._feed))
             log.info("database connected in %.2f s", time.monotonic() - started)
         return self._conn
 
@@ -132,9 +130,26 @@ class ReadingSink:
         await self._discard()
 
 
-async def _copy(cur: psycopg.AsyncCursor, statement: str, rows: Sequence[Row]) -> None:
-    if rows:
-        async with cur.copy(statement) as copy:
-            copy.set_types(_TYPES)
-            for row in rows:
-                await copy.write_row(row)
+def _history(t: AlertEvent) -> tuple[Any, ...]:
+    return (
+        t.at,
+        t.condition,
+        t.feed,
+        t.site,
+        t.county,
+        t.parameter,
+        t.severity,
+        t.transition,
+        t.value,
+        t.limit,
+        t.edition or None,
+    )
+
+
+async def _copy(
+    cur: psycopg.AsyncCursor, statement: str, types: Sequence[str], rows: Sequence[Row]
+) -> None:
+    async with cur.copy(statement) as copy:
+        copy.set_types(types)
+        for row in rows:
+            await copy.write_row(row)

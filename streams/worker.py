@@ -59,9 +59,10 @@ def build_worker_app(
     metrics = Metrics(registry, feeds)
     exporter = SiteExporter(metrics.sites, feeds)
 
-    def sink() -> ReadingSink:
+    def sink(feed: Feed | None) -> ReadingSink:
         return ReadingSink(
             settings.database_conninfo,
+            feed,
             settings.db_retry_max_s,
             on_error=lambda _exc: metrics.db_errors.inc(),
         )
@@ -97,7 +98,7 @@ def build_worker_app(
                 decoder=FeedDecoder(feed, dataclasses.replace(rules, known_sites=sites)),
                 sites=sites,
                 store=store(f"{name}-state", judged.State, settings.topic_partitions),
-                sink=sink(),
+                sink=sink(feed),
                 dead_letters=dead_letters,
                 alert_events=alert_events,
                 summaries=summaries,
@@ -112,7 +113,7 @@ def build_worker_app(
         store=store("city-state", CityState, 1),
         targets=targets,
         budget_warning=settings.bad_day_budget_warning,
-        sink=sink(),
+        sink=sink(None),  # the city's alert transitions only
         alert_events=alert_events,
         metrics=metrics,
     )

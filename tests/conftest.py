@@ -2,12 +2,16 @@
 
 Tests are in tiers by folder: ``unit`` (pure, no I/O), ``integration`` (the embedded broker,
 a real PostgreSQL, worker processes) and ``e2e`` (all of that with Prometheus and
-Alertmanager). The services start only when a test asks for them.
+Alertmanager). The services start only when a test asks for them. With
+``ENVWATCH_TEST_DATABASE_URL`` (an owner role on an existing server) the suite's PostgreSQL is
+a database of its own on that server instead of the embedded one; the tests that need the
+timescaledb extension run only where it is installed.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,11 +21,18 @@ from typing import TypeVar
 import psycopg
 import pytest
 
-from envwatch.embedded import WRITER_ROLE, EmbeddedBroker, EmbeddedPostgres, free_port
-from schemas.migrate import migrate
+from envwatch.embedded import (
+    READER_ROLE,
+    WRITER_ROLE,
+    EmbeddedBroker,
+    EmbeddedPostgres,
+    free_port,
+)
+from schemas.migrate import migrate, timescale_available
 from schemas.register_sync import sync_register
 from streams.settings import Settings, load_settings
 from streams.topics import ensure_topics
+from tests.support.database import TEST_DATABASE_URL, ServerDatabase, own_database
 from tests.support.relay import Relays, Robot
 from tests.support.services import EnvwatchProcess, GatewayProcess, WorkerProcess, own_postgres
 
@@ -47,8 +58,21 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[EmbeddedPostgres]:
-    """The session's PostgreSQL, migrated, with the city's register."""
+def postgres() -> Iterator[EmbeddedPostgres | ServerDatabase]:
+    """The session's PostgreSQL, migrated, with the city's register: a database of its own on
+    the server of ``ENVWATCH_TEST_DATABASE_URL``, or else the embedded server."""
+    server_url = os.environ.get(TEST_DATABASE_URL)
+    if server_url:
+        with own_database(server_url, "envwatch_test") as url:
+            database = ServerDatabase(server_url, url)
+            migrate(database.url())
+            with psycopg.connect(database.url()) as conn:
+                if timescale_available(conn):
+                    database.hold_retention()
+            database.give_passwords(WRITER_ROLE, READER_ROLE)
+            sync_register(database.url())
+            yield database
+        return
     with own_postgres() as server:
         migrate(server.url())
         sync_register(server.url())
@@ -73,9 +97,27 @@ def settings(broker: EmbeddedBroker, postgres: EmbeddedPostgres) -> Settings:
 
 
 @pytest.fixture
-def admin_db(postgres: EmbeddedPostgres) -> Iterator[psycopg.Connection]:
+def admin_db(postgres: EmbeddedPostgres | ServerDatabase) -> Iterator[psycopg.Connection]:
     with psycopg.connect(postgres.url(), autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+def scratch_url(postgres: EmbeddedPostgres | ServerDatabase) -> Iterator[str]:
+    """An empty database beside the session's, on the same server, dropped afterwards."""
+    with own_database(postgres.url(), "envwatch_scratch") as url:
+        yield url
+
+
+@pytest.fixture
+def timescale(admin_db: psycopg.Connection) -> None:
+    """For tests of the TimescaleDB path: skipped, saying why, where the server has none."""
+    row = admin_db.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    if row is None:
+        pytest.skip(
+            "the test server has no timescaledb extension (the embedded PostgreSQL never has); "
+            f"set {TEST_DATABASE_URL} to a TimescaleDB server to run this"
+        )
 
 
 def _starter(tmp_path: Path, kind: type[P], started: list[EnvwatchProcess]) -> Callable[..., P]:

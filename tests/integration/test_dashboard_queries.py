@@ -7,6 +7,7 @@ periods for every site of the register, ending now, so the dashboards' own time 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,54 +17,57 @@ import pytest
 from alerts.standards.aqi import iaqi
 from alerts.standards.water_class import parameter_class
 from dashboards.build import MODULES, as_dict
-from envwatch.embedded import READER_ROLE, EmbeddedPostgres
+from envwatch.embedded import READER_ROLE
+from schemas.feeds.air import AirReading
+from schemas.feeds.energy import EnergyReading
+from schemas.feeds.water import WaterReading
 from schemas.reference import load_reference
+from tests.support.database import refresh_aggregates, store
 from tests.support.grafana_macros import Target, TimeRange, expand_sql, targets
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-AIR = {
-    "pm25_1h": 60.0,
-    "pm10_1h": 95.0,
-    "so2_1h": 9.0,
-    "no2_1h": 38.0,
-    "co_1h": 0.8,
-    "o3_1h": 120.0,
-}
+AIR = {"pm25": 60.0, "pm10": 95.0, "so2": 9.0, "no2": 38.0, "co": 0.8, "o3": 120.0}
 WATER = {"ph": 7.4, "do": 6.1, "codmn": 3.8, "nh3n": 0.62, "tp": 0.13, "cod": 16.0}
 ENERGY = {"electricity_kwh": 1.8e6, "raw_coal_t": 420.0, "natural_gas_m3": 5.0e4}
 PROM_FIELDS = {"Time", "Value", "__name__", "instance", "job"}  # a Prometheus table's own fields
 
 
-def _rows() -> list[tuple[Any, ...]]:
+def _readings() -> dict[str, list[Any]]:
     ref = load_reference()
-    rows: list[tuple[Any, ...]] = []
-    for n, site in enumerate(ref.sites("air")):
-        for h in range(48):
-            ts = NOW - timedelta(hours=h)
-            for p, v in AIR.items():
-                rows.append((ts, "air", site, p, v * (1 + 0.3 * ((h + n) % 5)), None))
-    for site in ref.sites("water"):
-        for h in range(0, 48, 4):
-            for p, v in WATER.items():
-                rows.append((NOW - timedelta(hours=h), "water", site, p, v, None))
-    for site in ref.sites("energy"):
-        for h in (1, 25):
-            start = NOW - timedelta(hours=h)
-            values = ENERGY | {"output_10k_yuan": 900.0}
-            rows += [
-                (start, "energy", site, p, v, start + timedelta(hours=1)) for p, v in values.items()
-            ]
-    return rows
+    air = [
+        AirReading(
+            station_id=site,
+            ts=NOW - timedelta(hours=h),
+            **{p: v * (1 + 0.3 * ((h + n) % 5)) for p, v in AIR.items()},
+        )
+        for n, site in enumerate(ref.sites("air"))
+        for h in range(48)
+    ]
+    water = [
+        WaterReading(section_id=site, ts=NOW - timedelta(hours=h), **WATER)
+        for site in ref.sites("water")
+        for h in range(0, 48, 4)
+    ]
+    energy = [
+        EnergyReading(
+            unit_id=site,
+            period_start=NOW - timedelta(hours=h),
+            period_end=NOW - timedelta(hours=h - 1),
+            output_10k_yuan=900.0,
+            **ENERGY,
+        )
+        for site in ref.sites("energy")
+        for h in (1, 25)
+    ]
+    return {"air": air, "water": water, "energy": energy}
 
 
 @pytest.fixture(scope="module")
-def reader(postgres: EmbeddedPostgres) -> psycopg.Connection:
-    with psycopg.connect(postgres.url()) as admin, admin.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO readings (ts, feed, site_id, parameter, value, ts_end) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            _rows(),
-        )
+def reader(postgres: Any) -> Iterator[psycopg.Connection]:
+    for feed, readings in _readings().items():
+        store(postgres.url(), feed, readings)
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        refresh_aggregates(admin, NOW - timedelta(hours=48), NOW)
     with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as conn:
         yield conn
 
@@ -129,11 +133,17 @@ def test_iaqi_in_sql_agrees_with_the_standards_module(reader: psycopg.Connection
     span = TimeRange.of(board["time"]["from"], datetime.now(UTC))
     with reader.cursor() as cur:
         cur.execute(
-            "SELECT bucket, parameter, avg_value FROM readings_hourly "
-            "WHERE feed = 'air' AND site_id = %s AND bucket BETWEEN %s AND %s",
+            "SELECT bucket, pm25_avg, pm10_avg, so2_avg, no2_avg, o3_avg, co_avg FROM air_hourly "
+            "WHERE site_id = %s AND period = '1h' AND bucket BETWEEN %s AND %s",
             (station, span.start, span.end),
         )
-        expected = {(b, p): iaqi(p, round(v, 6), at=b).value for b, p, v in cur.fetchall()}
+        names = [f"{c.name.removesuffix('_avg')}_1h" for c in cur.description[1:]]
+        expected = {
+            (row[0], p): iaqi(p, round(v, 6), at=row[0]).value
+            for row in cur.fetchall()
+            for p, v in zip(names, row[1:], strict=True)
+            if v is not None
+        }
     _, rows = run(reader, board, target)
     got = {(r[0], r[1]): int(r[2]) for r in rows}
     assert got == expected

@@ -112,7 +112,7 @@ def test_effects_come_in_the_order_of_the_guarantee(settings, postgres, admin_db
     async def run() -> tuple[FeedEngine, int, int]:
         producer = AIOKafkaProducer(**aiokafka_config(settings))
         await producer.start()
-        sink = ReadingSink(settings.database_url.get_secret_value())
+        sink = ReadingSink(settings.database_url.get_secret_value(), feed)
         try:
             metrics = Metrics(registry)
 

@@ -169,17 +169,17 @@ def test_a_gateway_packet_is_stored_by_the_worker(settings, start_gateway, start
     packet = data_packet(STATION.mn, STATION.pw, "2061", t, AIR)
     answer = asyncio.run(talk(gateway.port, [wire(packet)], 1))
     assert answer == expected_reply(packet)
-    query = "SELECT parameter, value FROM readings WHERE feed = 'air' AND site_id = %s AND ts = %s"
+    query = (
+        "SELECT period, pm25, pm10, so2, no2, o3, co FROM air_readings"
+        " WHERE site_id = %s AND ts = %s"
+    )
     rows = wait_until(
         lambda: admin_db.execute(query, (STATION.id, t + timedelta(hours=1))).fetchall() or None,
         60,
-        "the gateway's readings in the database",
+        "the gateway's reading in the database",
     )
-    print(f"\nlogger sent:      {wire(packet)!r}\ngateway answered: {answer!r}\nrows:")
-    for parameter, value in rows:
-        print(f"  air {STATION.id} {t + timedelta(hours=1)} {parameter} {value}")
-    assert dict(rows) == {"pm25_1h": 35.0, "pm10_1h": 60.0, "so2_1h": 8.0, "no2_1h": 25.0,
-                          "o3_1h": 90.0, "co_1h": 0.7}  # fmt: skip
+    print(f"\nlogger sent:      {wire(packet)!r}\ngateway answered: {answer!r}\nrow: {rows}")
+    assert rows == [("1h", 35.0, 60.0, 8.0, 25.0, 90.0, 0.7)]
 
 
 CONNECTIONS = 1000

@@ -85,7 +85,7 @@ def push(settings: Settings, path: Path, *extra: str) -> subprocess.CompletedPro
 
 def stored_rows(db: psycopg.Connection, window: datetime) -> int:
     row = db.execute(
-        "SELECT count(*) FROM readings WHERE feed = 'air' AND ts >= %s AND ts < %s",
+        "SELECT count(*) FROM air_readings WHERE ts >= %s AND ts < %s",
         (window, window + timedelta(days=10)),
     ).fetchone()
     assert row is not None
@@ -108,7 +108,7 @@ def test_good_readings_stored_bad_ones_dead_lettered_and_resend_adds_nothing(
 
     result = push(settings, path, "--no-validate")
     assert result.returncode == 0, result.stderr
-    expected_rows = 4 * len(good)  # four pollutants per reading
+    expected_rows = len(good)  # one row per reading
     wait_until(lambda: stored_rows(admin_db, window) == expected_rows, 60, "all good rows")
 
     letters = read_topic(settings, settings.topic(DEAD_LETTER), len(bad))
@@ -152,7 +152,7 @@ def test_push_checks_each_line_and_sends_batches(
     first_bad_line = len(good) + 1
     assert rejected[0].startswith(f"{path}:{first_bad_line}: rejected: not valid JSON")
     assert f"240 readings in 4 messages sent, {len(bad)} rejected" in result.stdout
-    wait_until(lambda: stored_rows(admin_db, window) == 4 * len(good), 60, "all good rows")
+    wait_until(lambda: stored_rows(admin_db, window) == len(good), 60, "all good rows")
 
 
 def test_csv_file(settings, start_worker, admin_db, window, tmp_path):
@@ -166,4 +166,4 @@ def test_csv_file(settings, start_worker, admin_db, window, tmp_path):
     start_worker(settings)
     result = push(settings, path)
     assert f"{path}:26: rejected: Expected `float` >= 0.0 - at `$.pm25`" in result.stdout
-    wait_until(lambda: stored_rows(admin_db, window) == 24 * 5, 60, "24 readings of 5 values")
+    wait_until(lambda: stored_rows(admin_db, window) == 24, 60, "24 readings")

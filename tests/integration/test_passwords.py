@@ -167,7 +167,8 @@ def test_the_worker_stores_readings_as_the_writer(locked, settings, start_worker
     with psycopg.connect(owner, autocommit=True) as db:
         wait_until(
             lambda: db.execute(
-                "SELECT count(*) FROM readings WHERE site_id = 'air-wuyi-02' AND ts = %s", (ts,)
+                "SELECT count(*) FROM air_readings WHERE site_id = 'air-wuyi-02' AND ts = %s",
+                (ts,),
             ).fetchone()[0],
             60,
             "the reading stored through the writer's password",

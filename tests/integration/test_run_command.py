@@ -58,8 +58,9 @@ def test_run_starts_everything_and_readings_reach_the_database(empty_folder):
     counts = [(int(a), int(b)) for a, b in SUMMARY.findall(done.stdout)]
     assert counts, done.stdout[-2000:]
     readings, rows = counts[-1]
-    # Two simulated days of 24 stations, 23 sections and 18 units: well over a thousand readings.
-    assert readings > 1000 and rows > 4 * readings
+    # Two simulated days of 24 stations, 23 sections and 18 units: well over a thousand readings,
+    # a row each (a summary may fall between a batch's count and its write).
+    assert readings > 1000 and 0.9 * readings < rows <= readings
     assert (tmp_path / ".envwatch" / "worker.log").exists()
     assert "dead-lettered: none" in done.stdout.splitlines()[-1]
 

@@ -29,6 +29,8 @@ from envwatch.embedded import (
     stop_process,
     wait_for_port,
 )
+from schemas import tables
+from schemas.feeds import FEEDS
 from schemas.migrate import migrate
 from schemas.reference import DEFAULT_DIR, load_reference
 from schemas.register_sync import sync_register
@@ -41,16 +43,20 @@ ROOT = Path(__file__).resolve().parents[2]
 # --- PostgreSQL roles -------------------------------------------------------------------------
 
 WRITER_REFUSED = [
-    "ALTER TABLE readings ADD COLUMN intruder int",
-    "ALTER TABLE readings DROP CONSTRAINT readings_unique",
-    "TRUNCATE readings",
-    "CREATE INDEX intruder ON readings (value)",
-    "UPDATE readings SET value = 0 WHERE false",
+    "ALTER TABLE air_readings ADD COLUMN intruder int",
+    "ALTER TABLE air_readings DROP CONSTRAINT air_readings_key",
+    "TRUNCATE air_readings",
+    "CREATE INDEX intruder ON air_readings (pm25)",
+    "UPDATE air_readings SET pm25 = 0 WHERE false",
+    "DELETE FROM air_readings WHERE false",
+    "INSERT INTO readings (ts, feed, site_id, parameter, value) VALUES (now(), 'air', 'x', 'p', 1)",
+    "CREATE OR REPLACE FUNCTION valid_value(value float8, flag text) RETURNS boolean"
+    " LANGUAGE sql RETURN true",
     "DELETE FROM alert_history WHERE false",
     "UPDATE alert_history SET value = 0 WHERE false",
     "TRUNCATE alert_history",
-    "DROP VIEW readings_hourly",
-    "CREATE OR REPLACE VIEW readings_daily AS SELECT 1",
+    "DROP TABLE air_readings CASCADE",  # its aggregates with it
+    "CREATE OR REPLACE VIEW air_daily AS SELECT 1",
     "CREATE SCHEMA intruder",
     "CREATE FUNCTION intruder() RETURNS int LANGUAGE sql AS 'SELECT 1'",
     "ALTER ROLE envwatch_writer CREATEROLE",
@@ -59,16 +65,16 @@ WRITER_REFUSED = [
     "INSERT INTO sites (feed, site_id, name_zh, county) VALUES ('air', 'x', 'x', 'wucheng')",
 ]
 READER_REFUSED = [
-    "INSERT INTO readings (ts, feed, site_id, parameter, value) VALUES (now(), 'air', 'x', 'p', 1)",
-    "UPDATE readings SET value = 0 WHERE false",
-    "DELETE FROM readings WHERE false",
-    "TRUNCATE readings",
+    "INSERT INTO air_readings (site_id, ts, period) VALUES ('x', now(), '1h')",
+    "UPDATE air_readings SET pm25 = 0 WHERE false",
+    "DELETE FROM air_readings WHERE false",
+    "TRUNCATE air_readings",
     "INSERT INTO alert_history (at) VALUES (now())",
     "DELETE FROM alert_history WHERE false",
     "UPDATE sites SET name_zh = 'x' WHERE false",
     "DELETE FROM counties WHERE false",
     "CREATE TABLE intruder (x int)",
-    "ALTER TABLE readings ADD COLUMN intruder int",
+    "ALTER TABLE air_readings ADD COLUMN intruder int",
 ]
 
 
@@ -88,12 +94,13 @@ def test_writer_can_do_its_job_and_no_more(postgres, figures):
     with psycopg.connect(postgres.url(WRITER_ROLE)) as conn:
         conn.execute("CREATE TEMP TABLE stage (x int)")  # the sink's staging table
         conn.execute(
-            "INSERT INTO readings (ts, feed, site_id, parameter, value) "
-            "VALUES ('2016-01-01T00:00:00Z', 'air', 'access-check', 'pm25_1h', 1)"
+            "INSERT INTO air_readings (site_id, ts, period, pm25) "
+            "VALUES ('access-check', '2016-01-01T00:00:00Z', '1h', 1)"
         )
         assert conn.execute(
-            "SELECT count(*) FROM readings WHERE site_id = 'access-check'"
+            "SELECT count(*) FROM air_readings WHERE site_id = 'access-check'"
         ).fetchone()
+        assert conn.execute("SELECT count(*) FROM air_daily").fetchone()
         conn.rollback()
     figures(refused_writer=len(WRITER_REFUSED), refused_reader=len(READER_REFUSED))
 
@@ -103,12 +110,12 @@ def test_a_role_grants_nothing(postgres, role):
     """PostgreSQL answers a GRANT without the grant option with a warning, not an error: what
     counts is that no privilege was granted."""
     with psycopg.connect(postgres.url(role), autocommit=True) as conn:
-        conn.execute("GRANT INSERT, UPDATE, DELETE ON readings TO PUBLIC")
-        conn.execute("GRANT INSERT ON readings TO envwatch_reader")
+        conn.execute("GRANT INSERT, UPDATE, DELETE ON air_readings TO PUBLIC")
+        conn.execute("GRANT INSERT ON air_readings TO envwatch_reader")
     with psycopg.connect(postgres.url(), autocommit=True) as admin:
         granted = admin.execute(
-            "SELECT has_table_privilege('envwatch_reader', 'readings', 'INSERT'), "
-            "has_table_privilege('public', 'readings', 'UPDATE') IS TRUE "
+            "SELECT has_table_privilege('envwatch_reader', 'air_readings', 'INSERT'), "
+            "has_table_privilege('public', 'air_readings', 'UPDATE') IS TRUE "
             "FROM (SELECT 1) x"
         ).fetchone()
     assert granted == (False, False)
@@ -125,12 +132,16 @@ def _relations(admin: psycopg.Connection) -> list[str]:
 
 def test_reader_reads_exactly_what_the_dashboards_read(postgres, figures):
     """Every relation the dashboards' SQL names is readable as the reader (the queries
-    themselves run as the reader in test_dashboard_queries); every other one is refused."""
+    themselves run as the reader in test_dashboard_queries), and so is every feed table and
+    aggregate (granted with them, from the registry); every other one is refused."""
     sql_text = " ".join(t.query["rawSql"] for _, t in _dashboard_queries())
     with psycopg.connect(postgres.url(), autocommit=True) as admin:
         relations = _relations(admin)
+    feeds = {tables.table(f) for f in FEEDS.values()}
+    feeds |= {tables.aggregate(f, a) for f in FEEDS.values() for a in tables.AGGREGATES}
     read = {r for r in relations if re.search(rf"\b{r}\b", sql_text)}
-    assert {"readings", "sites"} <= read
+    assert {"air_hourly", "water_readings", "sites"} <= read <= feeds | {"sites", "counties"}
+    read |= feeds
     refused = []
     with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as reader:
         for relation in relations:
@@ -140,7 +151,7 @@ def test_reader_reads_exactly_what_the_dashboards_read(postgres, figures):
                 refused.append(relation)
     figures(relations=len(relations), readable=len(relations) - len(refused), refused=refused)
     assert set(refused) == set(relations) - read
-    assert {"alert_history", "schema_migrations", "readings_daily"} <= set(refused)
+    assert {"alert_history", "schema_migrations", "readings", "readings_hourly"} <= set(refused)
 
 
 def test_no_data_logger_password_reaches_the_database(postgres, figures):
@@ -272,7 +283,7 @@ def odd_register(tmp_path, postgres):
     yield folder
     ids = [i for i, _ in ODD_IDS.values()]
     with psycopg.connect(postgres.url(), autocommit=True) as db:
-        db.execute("DELETE FROM readings WHERE site_id = ANY(%s)", (ids,))
+        db.execute("DELETE FROM air_readings WHERE site_id = ANY(%s)", (ids,))
         db.execute("DELETE FROM alert_history WHERE site_id = ANY(%s)", (ids,))
         db.execute("DELETE FROM sites WHERE site_id = ANY(%s)", (ids,))
 
@@ -308,7 +319,8 @@ def odd_readings(settings, start_worker, odd_register, postgres):
         wait_until(
             lambda: (
                 db.execute(
-                    "SELECT count(DISTINCT site_id) FROM readings WHERE site_id = ANY(%s)", (ids,)
+                    "SELECT count(DISTINCT site_id) FROM air_readings WHERE site_id = ANY(%s)",
+                    (ids,),
                 ).fetchone()[0]
                 == len(ids)
             ),
@@ -317,7 +329,7 @@ def odd_readings(settings, start_worker, odd_register, postgres):
         )
         return {
             site: db.execute(
-                "SELECT count(*) FROM readings WHERE site_id = %s", (site,)
+                "SELECT count(*) FROM air_readings WHERE site_id = %s", (site,)
             ).fetchone()[0]
             for site in ids
         }
@@ -361,7 +373,7 @@ def test_odd_site_ids_pass_through_storage_and_every_dashboard_query(
         queries=len(_dashboard_queries()),
         failed=len(failed),
     )
-    assert odd_readings[site_id] == 48 * 4
+    assert odd_readings[site_id] == 48
     assert not failed, failed
     assert site_id in seen and name in seen, "the site and its name in the dashboards' results"
 

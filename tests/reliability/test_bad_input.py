@@ -20,7 +20,9 @@ import psycopg
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from psycopg import sql
 
+from schemas import tables
 from schemas.decode import FeedDecoder, Rules
 from schemas.feeds import FEEDS
 from schemas.reference import load_reference
@@ -298,7 +300,7 @@ def test_bad_input_is_stored_once_or_dead_lettered(settings, start_worker, postg
             (sites, t, t + timedelta(days=300)),
         ).fetchall()
         late_rows = db.execute(
-            "SELECT count(*) FROM readings WHERE site_id = %s AND ts = %s",
+            "SELECT count(*) FROM air_readings WHERE site_id = %s AND ts = %s",
             (LATE, t + timedelta(hours=2, minutes=30)),
         ).fetchone()[0]
     consumed_readings = int(worker.metric("envwatch_readings_consumed_total"))
@@ -342,9 +344,18 @@ def test_bad_input_is_stored_once_or_dead_lettered(settings, start_worker, postg
 
 
 def distinct_readings_all(db: psycopg.Connection, sites: list[str], t: datetime) -> int:
+    """Readings of these sites of every feed table, by time, in the test's window."""
+    every = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT site_id, {} AS ts FROM {}").format(
+            sql.Identifier(f.time_column), sql.Identifier(tables.table(f))
+        )
+        for f in FEEDS.values()
+    )
     row = db.execute(
-        "SELECT count(DISTINCT (site_id, ts)) FROM readings "
-        "WHERE site_id = ANY(%s) AND ts >= %s AND ts < %s",
+        sql.SQL(
+            "SELECT count(DISTINCT (site_id, ts)) FROM ({}) AS r"
+            " WHERE site_id = ANY(%s) AND ts >= %s AND ts < %s"
+        ).format(every),
         (sites, t, t + timedelta(days=300)),
     ).fetchone()
     return int(row[0])

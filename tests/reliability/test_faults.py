@@ -278,8 +278,8 @@ def test_a_hanging_database_call_raises_the_lag_alert(
 
     lag_seen = 0.0
     with psycopg.connect(postgres.url()) as lock:
-        # Inserts into readings now wait for this transaction: the worker's write hangs.
-        lock.execute("LOCK TABLE readings IN ACCESS EXCLUSIVE MODE")
+        # Inserts into air_readings now wait for this transaction: the worker's write hangs.
+        lock.execute("LOCK TABLE air_readings IN ACCESS EXCLUSIVE MODE")
         hour = 1
         deadline = time.monotonic() + 40
         while not prom.firing("ConsumerLagGrowing"):

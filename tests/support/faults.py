@@ -122,9 +122,9 @@ def send(settings: Settings, topic: str, messages: Iterable[Message]) -> int:
 
 
 def stored(db: psycopg.Connection, sites: Sequence[str], start: datetime, end: datetime) -> int:
-    """Rows of these sites in [start, end): with one parameter per reading, readings."""
+    """Air readings of these sites in [start, end): a row each."""
     row = db.execute(
-        "SELECT count(*) FROM readings WHERE site_id = ANY(%s) AND ts >= %s AND ts < %s",
+        "SELECT count(*) FROM air_readings WHERE site_id = ANY(%s) AND ts >= %s AND ts < %s",
         (list(sites), start, end),
     ).fetchone()
     assert row is not None
@@ -135,7 +135,7 @@ def distinct_readings(
     db: psycopg.Connection, sites: Sequence[str], start: datetime, end: datetime
 ) -> int:
     row = db.execute(
-        "SELECT count(DISTINCT (feed, site_id, parameter, ts)) FROM readings "
+        "SELECT count(DISTINCT (site_id, ts, period)) FROM air_readings "
         "WHERE site_id = ANY(%s) AND ts >= %s AND ts < %s",
         (list(sites), start, end),
     ).fetchone()

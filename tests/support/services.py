@@ -21,6 +21,7 @@ from envwatch.embedded import EmbeddedPostgres, free_port, stop_process, wait_fo
 from envwatch.summary import answers, scrape
 from streams.kafka_config import kafka_python_config
 from streams.settings import Settings
+from tests.support.database import ServerDatabase
 from tests.support.proxy import TcpProxy
 
 
@@ -188,11 +189,13 @@ class ProxiedBroker:
         stop_process(self.process, 5.0)
 
 
-def database_proxy(postgres: EmbeddedPostgres) -> TcpProxy:
-    """A TCP port in front of the embedded PostgreSQL, which listens on a Unix socket only:
-    the server sees each connection as a local one, the client talks TCP as in production."""
+def database_proxy(postgres: EmbeddedPostgres | ServerDatabase) -> TcpProxy:
+    """A TCP port in front of the suite's PostgreSQL: the embedded one listens on a Unix socket
+    only (the server sees each connection as a local one, the client talks TCP as in
+    production); a server of ENVWATCH_TEST_DATABASE_URL on its host and port."""
     params = conninfo_to_dict(postgres.url())
-    return TcpProxy(Path(str(params["host"])) / f".s.PGSQL.{params.get('port', 5432)}")
+    host, port = str(params.get("host", "")), int(params.get("port", 5432))
+    return TcpProxy(Path(host) / f".s.PGSQL.{port}" if host.startswith("/") else (host, port))
 
 
 def through(proxy: TcpProxy, url: str) -> str:

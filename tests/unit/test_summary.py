@@ -10,7 +10,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_the_readme_shows_the_line_run_prints():
-    line = render(812.4, 15240, 63130, 0, 2, {})
+    line = render(812.4, 15240, 15240, 0, 2, {})  # a row per reading
     assert f"\n{line}\n" in README.read_text(), line
 
 
