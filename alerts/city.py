@@ -19,7 +19,7 @@ from alerts.judge import Alerts, Outcome, Timing, key
 from alerts.lifecycle import AlertState, Observation
 from alerts.standards import ReadingError, aqi
 from alerts.standards.editions import CST
-from alerts.summaries import AirDay, Summary
+from alerts.summaries import AirDay, Revised, Summary
 from alerts.targets import SectionClass, Targets, good_day_progress, sections_progress
 
 OPEN_DAYS = 2
@@ -148,7 +148,7 @@ def judge(
     for summary in summaries:
         if isinstance(summary, AirDay):
             add_air_day(state, date.fromisoformat(summary.day), summary.site, summary.means)
-        else:
+        elif not isinstance(summary, Revised):  # revised days are assessed from storage
             add_section_class(state, summary.site, summary.level, summary.water_class)
     as_of = as_of_day(state)
     figures, checks = progress(state, as_of, targets, budget_warning)

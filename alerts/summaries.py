@@ -1,7 +1,8 @@
 """What a site tells the city-wide targets: typed summaries on the summaries topic.
 
 A station sends one summary per closed local day (its valid daily means), a section one
-whenever the class of its latest sample changes. On the wire each is a JSON object whose
+whenever the class of its latest sample changes, and any site one when audited readings
+replace stored ones. On the wire each is a JSON object whose
 ``kind`` names its type, as before the types existed.
 """
 
@@ -22,6 +23,15 @@ class SectionClass(msgspec.Struct, tag_field="kind", tag="section_class", kw_onl
     water_class: int = msgspec.field(name="class")  # 1-6, 6 worse than Class V
 
 
-Summary = AirDay | SectionClass
+class Revised(msgspec.Struct, tag_field="kind", tag="revised", kw_only=True):
+    """Audited readings replaced stored ones of a site: its days they fall on are assessed
+    again from storage."""
+
+    feed: str
+    site: str
+    days: list[str]  # ISO dates, China Standard Time
+
+
+Summary = AirDay | SectionClass | Revised
 encode = msgspec.json.Encoder().encode
 decode = msgspec.json.Decoder(Summary).decode
