@@ -179,8 +179,9 @@ def test_effects_come_in_the_order_of_the_guarantee(settings, postgres, admin_db
         (BREACHING, "air_aqi_heavy", "firing"),
     }
     history = admin_db.execute(
-        "SELECT condition, transition FROM alert_history WHERE site_id = %s AND at >= %s",
-        (BREACHING, window),
+        "SELECT condition, transition FROM alert_history WHERE site_id = %s"
+        " AND at >= %s AND at < %s",
+        (BREACHING, window, window + timedelta(days=10)),  # this test's window (conftest)
     ).fetchall()
     assert sorted(history) == [("air_aqi_heavy", "firing"), ("air_aqi_light", "firing")]
     state = engine.store.get(BREACHING)
