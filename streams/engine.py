@@ -82,7 +82,7 @@ class Checkpointed:
             self.store.unsent(records)
             raise  # nothing is committed behind a message the broker did not take
         if records:
-            changelog = self.store.table.changelog_topic
+            changelog = self.store.changelog
             try:
                 await send_confirmed(
                     changelog, ((k, v, None) for k, v, _ in records), (p for _, _, p in records)
