@@ -65,11 +65,12 @@ def test_a_feed_added_through_the_registry_is_stored_judged_and_exported(
     settings, postgres, register, noise_condition, window
 ):
     hours = [window + timedelta(hours=h) for h in range(1, 4)]
+    levels = zip(hours, (62.0, 78.5, 64.0), strict=True)
     sent = [
-        [{"meter_id": METER, "ts": at.isoformat(), "leq": leq} for at, leq in zip(hours, (62.0, 78.5, 64.0), strict=True)],
+        [{"meter_id": METER, "ts": at.isoformat(), "leq": leq} for at, leq in levels],
         {"meter_id": METER, "ts": hours[0].isoformat(), "leq": 200},  # beyond its range
         {"meter_id": "nm-nowhere", "ts": hours[0].isoformat(), "leq": 50},  # not registered
-    ]  # fmt: skip
+    ]
     records = [
         Record(settings.topic("noise"), 0, n, METER.encode(), orjson.dumps(m))
         for n, m in enumerate(sent)
