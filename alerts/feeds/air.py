@@ -226,16 +226,16 @@ def _hourly(
 
     table = rules.aqi
     seen = table.readings
-    present: list[tuple[Pollutant, float, SubIndex | None]] = []
+    present: list[tuple[Pollutant, float, SubIndex | None]] = []  # with its sub-index
     index = 0
     o3_sub = None
     try:
         for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
             if value is None:
                 continue
-            sub = seen[pollutant.hourly].get(value) or table.of_reading(pollutant.hourly, value)
-            present.append((pollutant, value, sub))
-            sub_index = sub.value
+            found = seen[pollutant.hourly].get(value) or table.of_reading(pollutant.hourly, value)
+            present.append((pollutant, value, found))
+            sub_index = found.value
             if sub_index is None:  # above the table (note 2: SO2 by its 24-hour mean)
                 sub_index = _so2_24h_index(so2_24h, table) if pollutant.name == "so2" else 500
             if sub_index > index:
@@ -377,7 +377,7 @@ def _best_window(hours: list[Kept | None], needed: int, windows: int) -> tuple[i
         return best.numerator, best.denominator
     total, count = [0], [0]  # running sums of the thousandths and of the hours present
     for v in hours:
-        total.append(total[-1] + (v or 0))
+        total.append(total[-1] + (0 if v is None else int(v)))
         count.append(count[-1] + (v is not None))
     found, valid = (0, 1), 0
     for i in range(17):
