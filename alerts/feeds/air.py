@@ -24,7 +24,7 @@ import msgspec
 
 from alerts import sensors
 from alerts.conditions import clear_at
-from alerts.judge import Alerts, Context, Outcome, SiteState, key
+from alerts.judge import Alerts, Context, Outcome, SiteState, key, newer, start
 from alerts.standards import ReadingError, rational, thousandths
 from alerts.standards.aqi_table import SubIndex, Table, table
 from alerts.standards.editions import NoEditionError, in_force
@@ -159,21 +159,16 @@ def figure_labels(site: Station) -> tuple[str, ...]:
 _NAMES = {period: tuple(f"{p}_{period}" for p in POLLUTANTS) for period in ("1h", "24h")}
 VALUE_NAMES = (*_NAMES["1h"], *_NAMES["24h"])  # the latest values it exports
 
+_TS = attrgetter("ts")
+
 
 def judge(
     state: AirState, station: Station, readings: Sequence[AirReading], context: Context
 ) -> tuple[AirState, Outcome]:
     """Judge a station's readings in order; a reading not newer than the last one judged is
     stored but not judged (a late reading never reopens a window or an alert)."""
-    out = Outcome()
-    state.received_at = context.now
-    alerts = Alerts(state, "air", station.id, station.county, context.timing, out)
-    for reading in readings:
-        stamp = reading.ts.timestamp()
-        if stamp <= state.last_at:
-            continue
-        state.last_at = stamp
-        out.judged += 1
+    out, alerts = start(state, "air", station.id, station.county, context)
+    for reading, stamp in newer(state, readings, _TS, out):
         period = reading.period
         values = VALUES(reading)
         flags = reading.flags

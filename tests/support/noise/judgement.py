@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 
-from alerts.judge import Alerts, Context, Outcome, SiteState, key
+from alerts.judge import Context, Outcome, SiteState, key, newer, start
 from tests.support.noise.contract import Meter, NoiseReading
 
 CONDITION = "noise_loud"
@@ -28,15 +29,10 @@ def figure_labels(site: Meter) -> tuple[str, ...]:
 def judge(
     state: NoiseState, meter: Meter, readings: Sequence[NoiseReading], context: Context
 ) -> tuple[NoiseState, Outcome]:
-    out = Outcome()
-    state.received_at = context.now
-    alerts = Alerts(state, "noise", meter.id, meter.county, context.timing, out)
-    for reading in readings:
-        stamp = reading.ts.timestamp()
-        if stamp <= state.last_at or reading.leq is None:
+    out, alerts = start(state, "noise", meter.id, meter.county, context)
+    for reading, stamp in newer(state, readings, attrgetter("ts"), out):
+        if reading.leq is None:
             continue
-        state.last_at = stamp
-        out.judged += 1
         state.values["leq"] = out.figures["leq"] = reading.leq
         alerts.reading(reading.ts, stamp, "")
         alerts.above(LOUD, reading.leq, meter.limit_db, meter.limit_db, sustain=False)
