@@ -5,28 +5,21 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
-from alerts.feeds import judgement
-from alerts.judge import Timing
 from alerts.metrics import Metrics
-from schemas.decode import FeedDecoder, Rules
 from schemas.feeds import FEEDS
 from schemas.reference import load_reference
-from streams.alert_events import AlertEvents
-from streams.deadletter import DeadLetters, decode_headers
+from streams.deadletter import decode_headers
 from streams.delivery import Delivery, LogReader
 from streams.engine import FeedEngine
-from streams.exporter import SiteExporter
 from streams.kafka_config import aiokafka_config
 from streams.sink import ReadingSink
-from streams.states import StateStore
-from tests.support.engine import Logged, ProducerTopic, Record
+from tests.support.engine import Record, engine_in_process
 from tests.support.services import read_topic
 
 BREACHING, CLEAN = "air-yiwu-01", "air-lanxi-01"
@@ -58,33 +51,10 @@ def test_effects_come_in_the_order_of_the_guarantee(settings, postgres, admin_db
         try:
             metrics = Metrics(registry)
 
-            def topic(name: str, label: str) -> ProducerTopic:
-                return ProducerTopic(producer, settings.topic(name), log, label)
-
-            store = StateStore(
-                SimpleNamespace(data={}, changelog_topic=topic("air-changelog", "changelog")),
-                judgement(feed).State,
-            )
-            store.owned = {0}
-            reference = load_reference()
-            engine = FeedEngine(
-                feed=feed,
-                topic=settings.topic("air"),
-                judgement=judgement(feed),
-                decoder=FeedDecoder(feed, Rules(known_sites=reference.sites("air"))),
-                sites=reference.sites("air"),
-                store=Logged(store, log, put="state"),  # type: ignore[arg-type]
-                sink=Logged(sink, log, write="rows"),  # type: ignore[arg-type]
-                dead_letters=DeadLetters(topic("deadletter", "dead_letter")),
-                alert_events=AlertEvents(topic("alerts", "alert_event")),
-                summaries=topic("summaries", "summary"),
-                metrics=metrics,
-                exporter=Logged(  # type: ignore[arg-type]
-                    SiteExporter(metrics.sites, FEEDS), log, export="export"
-                ),
-                timing=Timing(3600, 3600),
+            engine = engine_in_process(
+                feed, FEEDS, settings, producer, sink, metrics, load_reference(), log,
                 clock=lambda: window + timedelta(days=1),
-            )
+            )  # fmt: skip
             first = await engine.handle(records)
             again = await engine.handle(records)  # the whole batch delivered twice
             log.append("checkpoint")
