@@ -34,6 +34,7 @@ from schemas.feed import Feed
 from schemas.fields import AUDITED
 from schemas.tables import replaced, unique_key
 
+CONFLICTING = "conflicting_duplicate"  # the dead-letter code of a conflict
 Row = tuple[Any, ...]  # in the feed's column order (``Feed.row_of``)
 Key = tuple[Any, ...]  # the row's values at ``tables.unique_key``
 

@@ -48,6 +48,21 @@ def test_one_bad_element_rejects_only_itself_with_its_own_bytes():
     assert out.rejects[1].reason.endswith("(batch element 2)")
 
 
+def test_each_reading_knows_its_element_so_it_can_be_refused_later_with_its_own_bytes():
+    batch = [air(), air(pm25=-1), air(ts="2026-11-28T09:00:00+08:00", status="audited")]
+    raw = b"[" + b",  ".join(map(orjson.dumps, batch)) + b"]"
+    for message, elements in ((raw, [0, 2]), (orjson.dumps(batch[2]), [None])):
+        out = decoder("air").decode(message, NOW)
+        assert out.elements == elements
+        last = decoder("air").element(message, elements[-1])
+        assert last == orjson.dumps(batch[2]) and out.readings[-1].status == "audited"
+    assert decoder("air").decode(orjson.dumps(air()), NOW).readings[0].status == "preliminary"
+    (wrong,) = decoder("air").decode(orjson.dumps(air(status="final")), NOW).rejects
+    assert wrong.code == "invalid_value" and "expected one of 'audited', 'preliminary'" in (
+        wrong.reason
+    )
+
+
 @pytest.mark.parametrize(
     ("raw", "code", "words"),
     [
