@@ -141,7 +141,8 @@ class ReadingSink:
                 await _copy(cur, self._copy, self._types, rows)
             return Written(new=len(rows))
         except psycopg.errors.UniqueViolation:
-            return await self._resolve(conn, cur, rows, origins)
+            pass  # some keys are held: resolved outside the handler, so nothing chains onto it
+        return await self._resolve(conn, cur, rows, origins)
 
     async def _resolve(
         self,

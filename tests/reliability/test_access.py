@@ -69,9 +69,10 @@ WRITER_REFUSED = [
 READER_REFUSED = [
     "INSERT INTO air_readings (site_id, ts, period) VALUES ('x', now(), '1h')",
     "UPDATE air_readings SET pm25 = 0 WHERE false",
-    "DELETE FROM air_revisions WHERE false",
     "DELETE FROM air_readings WHERE false",
     "TRUNCATE air_readings",
+    "INSERT INTO air_revisions (site_id, ts, period) VALUES ('x', now(), '1h')",
+    "DELETE FROM air_revisions WHERE false",
     "INSERT INTO alert_history (at) VALUES (now())",
     "DELETE FROM alert_history WHERE false",
     "UPDATE sites SET name_zh = 'x' WHERE false",
