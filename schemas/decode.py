@@ -125,9 +125,10 @@ class FeedDecoder:
         return raw if index is None else bytes(self._parts.decode(raw)[index])
 
     def _expected(self, message: str) -> str:
-        """msgspec names the field but not the allowed values of an enumeration; add them."""
+        """msgspec names the field but not the allowed values of an enumeration; add them,
+        whatever was wrong there (another string, a number, null)."""
         for name, values in self._choices.items():
-            if message.startswith("Invalid enum value") and message.endswith(f".{name}`"):
+            if message.endswith(f" - at `$.{name}`"):
                 return f"; expected one of {', '.join(map(repr, values))}"
         return ""
 

@@ -56,11 +56,48 @@ def test_each_reading_knows_its_element_so_it_can_be_refused_later_with_its_own_
         assert out.elements == elements
         last = decoder("air").element(message, elements[-1])
         assert last == orjson.dumps(batch[2]) and out.readings[-1].status == "audited"
-    assert decoder("air").decode(orjson.dumps(air()), NOW).readings[0].status == "preliminary"
-    (wrong,) = decoder("air").decode(orjson.dumps(air(status="final")), NOW).rejects
-    assert wrong.code == "invalid_value" and "expected one of 'audited', 'preliminary'" in (
-        wrong.reason
-    )
+
+
+VALID = {  # one valid reading of each feed
+    "air": air(),
+    "water": {"section_id": "w1", "ts": "2026-11-28T08:00:00+08:00", "ph": 7.0},
+    "energy": {
+        "unit_id": "e1",
+        "period_start": "2026-11-27T00:00:00+08:00",
+        "period_end": "2026-11-28T00:00:00+08:00",
+        "electricity_kwh": 10.0,
+    },
+}
+
+
+@pytest.mark.parametrize("feed", sorted(VALID))
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        ("final", "invalid_value"),
+        ("Audited", "invalid_value"),  # the values are lower case
+        ("", "invalid_value"),
+        (1, "wrong_type"),
+        (None, "wrong_type"),  # absent means preliminary; null is not absent
+        (["audited"], "wrong_type"),
+    ],
+)
+def test_an_unknown_status_is_rejected_with_the_known_ones(feed, status, code):
+    """On every feed: the reading is rejected (the engine dead-letters it), and the reason
+    names the field and both statuses, so the agency knows what to send."""
+    out = decoder(feed).decode(orjson.dumps(VALID[feed] | {"status": status}), NOW)
+    assert out.readings == [] and len(out.rejects) == 1
+    (reject,) = out.rejects
+    assert reject.code == code
+    assert reject.reason.endswith("at `$.status`; expected one of 'audited', 'preliminary'")
+
+
+@pytest.mark.parametrize("feed", sorted(VALID))
+@pytest.mark.parametrize("status", ["preliminary", "audited", None])
+def test_a_known_status_is_kept_and_an_absent_one_is_preliminary(feed, status):
+    sent = VALID[feed] if status is None else VALID[feed] | {"status": status}
+    (reading,) = decoder(feed).decode(orjson.dumps(sent), NOW).readings
+    assert reading.status == (status or "preliminary")
 
 
 @pytest.mark.parametrize(
