@@ -89,7 +89,7 @@ class FeedDecoder:
             return out
         latest = now + self.rules.max_future
         if all(self._fine(reading, latest) for reading in decoded):  # the common case
-            out.readings = decoded
+            out.readings, out.elements = decoded, list(range(len(decoded)))
             return out
         for index, reading in enumerate(decoded):
             self._check(reading, raw, index, now, out)

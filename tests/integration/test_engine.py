@@ -12,6 +12,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
+from alerts.city import city_aqi
 from alerts.feeds import judgement
 from alerts.judge import Timing
 from alerts.metrics import Metrics
@@ -27,6 +28,7 @@ from streams.exporter import SiteExporter
 from streams.kafka_config import aiokafka_config
 from streams.sink import ReadingSink
 from streams.states import StateStore
+from tests.support.database import refresh_aggregates
 from tests.support.engine import Logged, ProducerTopic, Record
 from tests.support.services import read_topic
 
@@ -151,9 +153,9 @@ def test_effects_come_in_the_order_of_the_guarantee(settings, postgres, admin_db
 def test_a_corrected_day_replaces_the_stored_one_and_a_conflict_is_dead_lettered_after_it(
     settings, postgres, admin_db, window
 ):
-    """A station's PM2.5 day (local hours 01:00-24:00) stored as preliminary data; re-sent
-    readings of it (identical, conflicting, complementary) beside a new one; then the audited
-    day, delivered again at other offsets and replayed from its own."""
+    """A station's PM2.5 day (local hours 01:00-24:00) stored as preliminary data, a bad day;
+    re-sent readings of it (identical, conflicting, complementary) beside a new one; then the
+    audited day, a good one, delivered again at other offsets and replayed from its own."""
     station, start = BREACHING, window - timedelta(hours=8)  # local midnight
     hours = [start + timedelta(hours=h) for h in range(1, 25)]
 
@@ -246,3 +248,19 @@ def test_a_corrected_day_replaces_the_stored_one_and_a_conflict_is_dead_lettered
         ("revised", None, [day.isoformat(), (day + timedelta(days=1)).isoformat()]),
     ]
     assert summaries[1]["site"] == station and summaries[1]["feed"] == "air"
+
+    # A bad day turned good: the real-time day's AQI (what its summary told the city) against
+    # the audited day's, recomputed from the daily aggregate of the stored rows, both by the
+    # city's rule and the day's edition (HJ 633-2012: 118.75 and 42.86, rounded up).
+    refresh_aggregates(admin_db, start, start + timedelta(days=2))
+    mean, n = admin_db.execute(
+        "SELECT pm25_avg, pm25_n FROM air_daily WHERE site_id = %s AND period = '1h'"
+        " AND bucket = %s",
+        (station, start),
+    ).fetchone()
+    assert (summaries[0]["means"]["pm25_24h"], mean, n) == (90.0, 30.0, 23)  # 24:00 is the next
+    audited_day = {station: {"pm25_24h": mean}}
+    assert (city_aqi({station: summaries[0]["means"]}, day), city_aqi(audited_day, day)) == (
+        119,  # a bad day (AQI above 100)
+        43,  # a good one
+    )

@@ -288,6 +288,11 @@ def test_models_generate_a_json_schema():
 def test_a_batch_is_judged_as_its_readings_would_be_one_by_one(batch):
     """The batch's quick test and the reasons of the one-by-one path agree on every reading."""
     alone = [decoder("air").decode(orjson.dumps(r), NOW) for r in batch]
-    together = decoder("air").decode(orjson.dumps(batch), NOW)
+    raw = orjson.dumps(batch)
+    together = decoder("air").decode(raw, NOW)
     assert len(together.readings) == sum(len(d.readings) for d in alone)
     assert [r.code for r in together.rejects] == [x.code for d in alone for x in d.rejects]
+    # Either path names each reading's element, so a reading refused later keeps its bytes.
+    assert together.elements == [i for i, d in enumerate(alone) if d.readings]
+    for i in together.elements:
+        assert orjson.loads(decoder("air").element(raw, i)) == batch[i]
