@@ -141,17 +141,8 @@ class ReadingSink:
                 await _copy(cur, self._copy, self._types, rows)
             return Written(new=len(rows))
         except psycopg.errors.UniqueViolation:
-            pass  # some keys are held: resolved outside the handler, so nothing chains onto it
-        return await self._resolve(conn, cur, rows, origins)
-
-    async def _resolve(
-        self,
-        conn: psycopg.AsyncConnection,
-        cur: psycopg.AsyncCursor,
-        rows: Sequence[Row],
-        origins: Sequence[Origin],
-    ) -> Written:
-        """The conflict path: each reading decided against the row stored at its key."""
+            pass  # some keys are held: the conflict path, outside the handler (nothing chains)
+        # Each reading decided against the row stored at its key.
         for attempt in range(RACES):
             stored = await self._stored(cur, rows)
             applied = await self._applied(cur, stored)
