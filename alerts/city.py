@@ -148,7 +148,7 @@ def judge(
     for summary in summaries:
         if isinstance(summary, AirDay):
             add_air_day(state, date.fromisoformat(summary.day), summary.site, summary.means)
-        elif not isinstance(summary, Revised):  # revised days are assessed from storage
+        elif not isinstance(summary, Revised):  # a revised day needs storage: not read yet
             add_section_class(state, summary.site, summary.level, summary.water_class)
     as_of = as_of_day(state)
     figures, checks = progress(state, as_of, targets, budget_warning)
