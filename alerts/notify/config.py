@@ -89,9 +89,7 @@ def _names(settings: Any) -> fmt.Names:
         return fmt.Names(
             counties={c.code: c.name_zh for c in ref.counties.values()},
             sites={
-                site.id: site.name_zh
-                for feed in ("air", "water", "energy")
-                for site in ref.sites(feed).values()
+                site.id: site.name_zh for sites in ref.by_feed.values() for site in sites.values()
             },
         )
     except (OSError, ValueError) as e:

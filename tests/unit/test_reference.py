@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from schemas.feeds import FEEDS
 from schemas.reference import DEFAULT_DIR, County, Reference, load_reference
 
-FILES = ("counties.csv", "stations.csv", "sections.csv", "energy_units.csv", "plants.csv")
+FILES = ("counties.csv", *(feed.register for feed in FEEDS.values()))
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +48,14 @@ def test_ids_unique_in_each_file(name: str) -> None:
 
 
 def test_every_shipped_site_is_sample_data(ref: Reference) -> None:
-    for sites in ref.registers().values():
+    assert set(ref.by_feed) == set(FEEDS)
+    for sites in ref.by_feed.values():
         assert sites
         assert all(site.sample for site in sites.values())
 
 
 def test_sites_lie_near_their_county_seat(ref: Reference) -> None:
-    for sites in ref.registers().values():
+    for sites in ref.by_feed.values():
         for site in sites.values():
             assert _km(ref.counties[site.county], site.lat, site.lon) < 35, site.id
 
@@ -102,6 +104,7 @@ def _rewrite(path: Path, line: int, column: str, value: str) -> None:
         ("plants.csv", 2, "built", "2006-13-01"),
         ("plants.csv", 3, "required_grade", "2"),
         ("plants.csv", 4, "capacity_m3_d", "-1"),
+        ("plants.csv", 5, "interval_s", "7000"),  # a day is no whole number of its periods
     ],
 )
 def test_bad_cell_names_file_line_and_column(
@@ -128,14 +131,14 @@ def test_spreadsheet_bom_is_accepted(ref_dir: Path) -> None:
 def test_every_sample_station_section_and_plant_has_a_logger(ref: Reference) -> None:
     loggers = ref.loggers()
     for feed in ("air", "water", "wastewater"):
-        for site in ref.registers()[feed].values():
+        for site in ref.sites(feed).values():
             assert site.mn and site.pw, site.id
             assert loggers[site.mn] == (feed, site)
-    assert len(loggers) == sum(len(ref.registers()[f]) for f in ("air", "water", "wastewater"))
+    assert len(loggers) == sum(len(ref.sites(f)) for f in ("air", "water", "wastewater"))
 
 
 def test_plants_carry_build_date_and_grade(ref: Reference) -> None:
-    plants = ref.plants.values()
+    plants = ref.sites("wastewater").values()
     assert {p.required_grade for p in plants} == {"1A", "1B"}
     cutoff = date(2006, 1, 1)
     assert any(p.built < cutoff for p in plants) and any(p.built >= cutoff for p in plants)
