@@ -42,6 +42,7 @@ OK, BAD = "#00B050", "#FF0000"
 
 # Label selectors: the only place a feed or parameter label value is spelled.
 AIR, WATER, ENERGY = {"feed": "air"}, {"feed": "water"}, {"feed": "energy"}
+WASTEWATER = {"feed": "wastewater"}
 PM25_1H = {"feed": "air", "parameter": "pm25_1h"}
 WORKER_JOB = {"job": "envwatch-worker"}
 FIRING = {"alertstate": "firing"}
