@@ -40,6 +40,7 @@ class SimConfig:
 
     haze_rate: float = 1.0  # multiplies the seasonal chance of a haze episode
     water_events_per_year: float = 4.0  # degradation events per section per year
+    plant_upsets_per_year: float = 6.0  # process upsets per wastewater plant per year
     faults: FaultRates = field(default_factory=FaultRates)
 
     @classmethod
