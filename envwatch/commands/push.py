@@ -1,4 +1,4 @@
-"""``envwatch push FILE --feed air|water|energy``: send an agency's file to its feed topic."""
+"""``envwatch push FILE --feed FEED``: send an agency's file to its feed topic."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from envwatch.failures import NotConfiguredError
+from schemas.feeds import FEEDS
 from streams.settings import Settings
 
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ENVWATCH_KAFKA_* variables.",
     )
     parser.add_argument("file", type=Path)
-    parser.add_argument("--feed", required=True, choices=("air", "water", "energy"))
+    parser.add_argument("--feed", required=True, choices=tuple(FEEDS))
     parser.add_argument(
         "--batch", type=int, default=60, help="readings of one site per message (default 60)"
     )
@@ -41,7 +42,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from envwatch.progress import LateProgressBar
     from schemas.decode import FeedDecoder, Rules
-    from schemas.feeds import FEEDS
     from schemas.reference import load_reference
     from streams.kafka_config import kafka_python_config
     from streams.push import Pusher, count_lines, open_readings

@@ -23,8 +23,14 @@ from tests.support.services import read_topic, wait_until
 REGISTER = load_reference()
 STATION = REGISTER.site("air", "air-wucheng-01")
 SECTION = REGISTER.site("water", "wq-hengjin-01")
+PLANT = REGISTER.site("wastewater", "ww-lanxi-01")  # required 1A, built 2004
 AIR = {"a34004": 35.0, "a34002": 60.0, "a21026": 8.0, "a21004": 25.0, "a05024": 90.0, "a21005": 0.7}
 WATER = {"w01001": 7.4, "w01009": 8.1, "w21003": 0.3, "w21011": 0.05, "w20111": 0.04}
+# A plant's effluent: COD 75 mg/L (over 1B's 60), the rest within 1A; flow 100 L/s.
+EFFLUENT = {
+    **{"w01018": 75.0, "w01017": 6.0, "w01012": 8.0, "w21001": 12.0, "w21003": 1.5},
+    **{"w21011": 0.3, "w01001": 7.2, "w02003": 400.0, "w01010": 18.5, "w00000": 100.0},
+}
 
 
 def expected_reply(packet: Packet) -> bytes:
@@ -180,6 +186,44 @@ def test_a_gateway_packet_is_stored_by_the_worker(settings, start_gateway, start
     )
     print(f"\nlogger sent:      {wire(packet)!r}\ngateway answered: {answer!r}\nrow: {rows}")
     assert rows == [("1h", 35.0, 60.0, 8.0, 25.0, 90.0, 0.7)]
+
+
+def test_a_plant_loggers_packets_are_stored_and_its_day_judged(
+    settings, start_gateway, start_worker, admin_db, window
+):
+    """A wastewater plant's data logger (ST=32) through the gateway: two hourly packets (2061)
+    of one day and the next day's daily packet (2031), which closes the first day; stored in
+    wastewater_readings, each at its period's end, and the closed day judged."""
+    worker = start_worker(settings)
+    gateway = start_gateway(settings)
+    day = window.astimezone(BEIJING).replace(hour=0)
+    sent = (("2061", 9, timedelta(hours=1)), ("2061", 10, timedelta(hours=1)))
+    sent += (("2031", 24, timedelta(days=1)),)
+    packets = [
+        data_packet(PLANT.mn, PLANT.pw, cn, day + timedelta(hours=h), EFFLUENT, st="32")
+        for cn, h, _ in sent
+    ]
+    answer = asyncio.run(talk(gateway.port, [wire(p) for p in packets], 3))
+    assert answer == b"".join(expected_reply(p) for p in packets)
+    query = (
+        "SELECT ts, cod, bod5, ss, tn, nh3n, tp, ph, fecal_coliform, temp, flow, flags->>'cod'"
+        " FROM wastewater_readings WHERE site_id = %s AND ts > %s ORDER BY ts"
+    )
+    rows = wait_until(
+        lambda: (found := admin_db.execute(query, (PLANT.id, day)).fetchall()) and len(found) == 3
+        and found,
+        60,
+        "the plant's readings in the database",
+    )  # fmt: skip
+    print(f"\nlogger sent:      {wire(packets[0])!r}\ngateway answered: {answer[:80]!r}...")
+    print(f"rows: {rows}")
+    assert [r[0] for r in rows] == [day + timedelta(hours=h) + p for _, h, p in sent]
+    assert rows[0][1:] == (75.0, 6.0, 8.0, 12.0, 1.5, 0.3, 7.2, 400.0, 18.5, 360.0, "N")
+    wait_until(lambda: worker.metric("envwatch_wastewater_grade", site=PLANT.id) == 3, 60, "grade")
+    alert = {"condition": "wastewater_over_1b", "site": PLANT.id, "parameter": "cod"}
+    assert worker.metric("envwatch_alert_value", **alert) == 3
+    assert worker.metric("envwatch_reading_value", site=PLANT.id, parameter="cod_24h") == 75.0
+    assert gateway.metric("envwatch_gateway_readings_total", feed="wastewater") == 3
 
 
 CONNECTIONS = 1000

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import psycopg
 
+from alerts.standards.editions import CST
 from streams.deadletter import decode_headers
 from streams.settings import Settings
 from streams.topics import DEAD_LETTER
@@ -58,7 +59,9 @@ def bad_lines(window: datetime) -> list[tuple[bytes, str]]:
     ]
 
 
-def push(settings: Settings, path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def push(
+    settings: Settings, path: Path, *extra: str, feed: str = "air"
+) -> subprocess.CompletedProcess[str]:
     env = {
         "ENVWATCH_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "ENVWATCH_TOPIC_PREFIX": settings.topic_prefix,
@@ -72,7 +75,7 @@ def push(settings: Settings, path: Path, *extra: str) -> subprocess.CompletedPro
             "push",
             str(path),
             "--feed",
-            "air",
+            feed,
             "--quiet",
             *extra,
         ],
@@ -167,3 +170,41 @@ def test_csv_file(settings, start_worker, admin_db, window, tmp_path):
     result = push(settings, path)
     assert f"{path}:26: rejected: Expected `float` >= 0.0 - at `$.pm25`" in result.stdout
     wait_until(lambda: stored_rows(admin_db, window) == 24, 60, "24 readings")
+
+
+PLANT = "ww-jindong-01"  # required to meet 1A; built 2009, so TP's 1A limit is 0.5
+
+
+def test_a_plants_samples_are_stored_keyed_by_plant_and_its_day_judged(
+    settings, start_worker, admin_db, window, tmp_path
+):
+    """A day of hourly effluent with TP at 0.8 (within 1B, over 1A), and the first sample of
+    the next day, which closes it: stored, and the plant's day judged over its grade."""
+    midnight = window.astimezone(CST).replace(hour=0)
+    rows = ["plant_id,ts,cod,nh3n,tp,ss,ph,temp,flow"]
+    for h in range(1, 26):
+        ts = (midnight + timedelta(hours=h)).isoformat()
+        rows.append(f"{PLANT},{ts},28.5,1.2,0.8,7,7.1,17.5,1800")
+    path = tmp_path / "plant.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    worker = start_worker(settings)
+    result = push(settings, path, "--no-validate", feed="wastewater")  # keyed without decoding
+    assert result.returncode == 0, result.stderr
+
+    query = "SELECT count(*), min(tp), max(flow) FROM wastewater_readings"
+    query += " WHERE site_id = %s AND ts > %s"
+    stored = wait_until(
+        lambda: (r := admin_db.execute(query, (PLANT, midnight)).fetchone()) and r[0] == 25 and r,
+        60,
+        "the plant's 25 samples",
+    )
+    assert stored == (25, 0.8, 1800.0)
+    records = read_topic(settings, settings.topic("wastewater"), 25)
+    assert {r.key for r in records} == {PLANT.encode()}
+    wait_until(lambda: worker.metric("envwatch_wastewater_grade", site=PLANT) == 2, 60, "grade")
+    assert worker.metric("envwatch_wastewater_items_over", site=PLANT, required_grade="1A") == 1
+    assert worker.metric("envwatch_reading_value", site=PLANT, parameter="tp_24h") == 0.8
+    over = {"condition": "wastewater_over_grade", "site": PLANT, "parameter": "tp"}
+    assert worker.metric("envwatch_alert_value", **over) == 2
+    assert worker.metric("envwatch_alert_limit", **over) == 1
+    assert worker.metric("envwatch_alert_value", condition="wastewater_over_1b") == 0
