@@ -15,7 +15,6 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from alerts.notify.escalation import ESCALATED as ESCALATION
-from alerts.notify.metrics import ACKNOWLEDGED, ALERT_KEY, ALERT_LABELS, ESCALATED, STATES
 from dashboards.common import AQI_COLOURS as AQI
 from dashboards.common import (
     BAD,
@@ -41,6 +40,7 @@ from dashboards.common import (
     transform,
 )
 from schemas.reference import load_reference
+from streams.relay.metrics import ACKNOWLEDGED, ALERT_KEY, ALERT_LABELS, ESCALATED, STATES
 
 UID = "envwatch-command-centre"
 # (target id, title, unit, decimals, max, lower is better). The goal comes from the worker's

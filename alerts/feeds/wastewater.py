@@ -26,7 +26,7 @@ from typing import NamedTuple
 import msgspec
 
 from alerts import sensors
-from alerts.judge import Alerts, Context, Outcome, SiteState, key
+from alerts.judge import Alerts, Context, Outcome, SiteState, key, newer, start
 from alerts.standards import ReadingError, discharge, exact, thousandths
 from alerts.standards.editions import CST, NoEditionError, in_force
 from alerts.validity import invalid, service
@@ -108,20 +108,16 @@ def local_day(stamp: float) -> int:
     return math.ceil((stamp + OFFSET) / DAY) - 1
 
 
+_TS = attrgetter("ts")
+
+
 def judge(
     state: WastewaterState, plant: Plant, readings: Sequence[WastewaterReading], context: Context
 ) -> tuple[WastewaterState, Outcome]:
     """Judge a plant's samples in order; a sample not newer than the last one judged is stored
     but not judged (a late sample never reopens a closed day)."""
-    out = Outcome()
-    state.received_at = context.now
-    alerts = Alerts(state, "wastewater", plant.id, plant.county, context.timing, out)
-    for reading in readings:
-        stamp = reading.ts.timestamp()
-        if stamp <= state.last_at:
-            continue
-        state.last_at = stamp
-        out.judged += 1
+    out, alerts = start(state, "wastewater", plant.id, plant.county, context)
+    for reading, stamp in newer(state, readings, _TS, out):
         day = local_day(stamp)
         if day != state.day:
             if state.day:

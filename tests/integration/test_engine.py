@@ -4,90 +4,25 @@ on a batch with rejects, breaches and duplicates, and what each effect left behi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
-from alerts.feeds import judgement
-from alerts.judge import Timing
 from alerts.metrics import Metrics
-from schemas.decode import FeedDecoder, Rules
 from schemas.feeds import FEEDS
 from schemas.reference import load_reference
-from streams.alert_events import AlertEvents
-from streams.deadletter import DeadLetters, decode_headers
+from streams.deadletter import decode_headers
 from streams.delivery import Delivery, LogReader
 from streams.engine import FeedEngine
-from streams.exporter import SiteExporter
 from streams.kafka_config import aiokafka_config
 from streams.sink import ReadingSink
-from streams.states import StateStore
+from tests.support.engine import Record, engine_in_process
 from tests.support.services import read_topic
 
 BREACHING, CLEAN = "air-yiwu-01", "air-lanxi-01"
-
-
-@dataclass
-class Record:
-    """A consumed record as the engine reads it."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Any = None
-
-
-class ProducerTopic:
-    """A topic the engine sends to, through a real aiokafka producer (Faust's topic API)."""
-
-    def __init__(self, producer: AIOKafkaProducer, name: str, log: list[str], label: str):
-        self.producer, self.name, self.log, self.label = producer, name, log, label
-
-    async def send(self, *, key, value, headers, partition, force) -> asyncio.Future:
-        sent = await self.producer.send(
-            self.name, value=value, key=key, headers=headers, partition=partition
-        )
-        self.log.append(self.label)
-        return asyncio.ensure_future(self._confirmed(sent))
-
-    async def _confirmed(self, sent: asyncio.Future) -> None:
-        await sent
-        self.log.append(f"{self.label} confirmed")
-
-
-class Logged:
-    """Passes calls to a real component and notes when each has finished."""
-
-    def __init__(self, inner: Any, log: list[str], **labels: str) -> None:
-        self.inner, self.log, self.labels = inner, log, labels
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self.inner, name)
-        if name not in self.labels:
-            return method
-        if asyncio.iscoroutinefunction(method):
-
-            async def logged_async(*args: Any, **kwargs: Any) -> Any:
-                result = await method(*args, **kwargs)
-                self.log.append(self.labels[name])
-                return result
-
-            return logged_async
-
-        def logged(*args: Any, **kwargs: Any) -> Any:
-            result = method(*args, **kwargs)
-            self.log.append(self.labels[name])
-            return result
-
-        return logged
 
 
 def reading(station: str, at: datetime, pm25: float) -> dict[str, Any]:
@@ -116,33 +51,10 @@ def test_effects_come_in_the_order_of_the_guarantee(settings, postgres, admin_db
         try:
             metrics = Metrics(registry)
 
-            def topic(name: str, label: str) -> ProducerTopic:
-                return ProducerTopic(producer, settings.topic(name), log, label)
-
-            store = StateStore(
-                SimpleNamespace(data={}, changelog_topic=topic("air-changelog", "changelog")),
-                judgement(feed).State,
-            )
-            store.owned = {0}
-            reference = load_reference()
-            engine = FeedEngine(
-                feed=feed,
-                topic=settings.topic("air"),
-                judgement=judgement(feed),
-                decoder=FeedDecoder(feed, Rules(known_sites=reference.sites("air"))),
-                sites=reference.sites("air"),
-                store=Logged(store, log, put="state"),  # type: ignore[arg-type]
-                sink=Logged(sink, log, write="rows"),  # type: ignore[arg-type]
-                dead_letters=DeadLetters(topic("deadletter", "dead_letter")),
-                alert_events=AlertEvents(topic("alerts", "alert_event")),
-                summaries=topic("summaries", "summary"),
-                metrics=metrics,
-                exporter=Logged(  # type: ignore[arg-type]
-                    SiteExporter(metrics.sites, FEEDS), log, export="export"
-                ),
-                timing=Timing(3600, 3600),
+            engine = engine_in_process(
+                feed, FEEDS, settings, producer, sink, metrics, load_reference(), log,
                 clock=lambda: window + timedelta(days=1),
-            )
+            )  # fmt: skip
             first = await engine.handle(records)
             again = await engine.handle(records)  # the whole batch delivered twice
             log.append("checkpoint")
@@ -179,8 +91,9 @@ def test_effects_come_in_the_order_of_the_guarantee(settings, postgres, admin_db
         (BREACHING, "air_aqi_heavy", "firing"),
     }
     history = admin_db.execute(
-        "SELECT condition, transition FROM alert_history WHERE site_id = %s AND at >= %s",
-        (BREACHING, window),
+        "SELECT condition, transition FROM alert_history WHERE site_id = %s"
+        " AND at >= %s AND at < %s",
+        (BREACHING, window, window + timedelta(days=10)),  # this test's window (conftest)
     ).fetchall()
     assert sorted(history) == [("air_aqi_heavy", "firing"), ("air_aqi_light", "firing")]
     state = engine.store.get(BREACHING)

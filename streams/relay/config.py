@@ -17,8 +17,8 @@ from aiohttp import web
 
 from alerts.notify import format as fmt
 from alerts.notify import tokens
-from alerts.notify.acknowledge import AckSettings
 from alerts.notify.escalation import Delays, EscalationConfigError, delays
+from streams.relay.acknowledge import AckSettings
 
 log = logging.getLogger(__name__)
 CHANNELS = ("wecom", "dingtalk", "json")  # the built-in channels; named robots add more
