@@ -6,8 +6,9 @@ closes the day into its daily means, judged by ``alerts.standards.discharge``: t
 day meets and the items over the plant's required grade, NH3-N against its cold-water limit
 when the day's mean water temperature is at or below 12 °C, TP by the plant's build date. A
 closed day raises or ends two alerts at once, one per condition like the water classes: over
-the plant's required grade, and over the loosest grade of the table (1B). Flat-lining online
-analysers are caught sample by sample.
+the plant's required grade, and over the loosest grade of the table (1B); and the grade it
+met goes to the city's share of plants meeting Grade 1A. Flat-lining online analysers are
+caught sample by sample.
 
 Exact: a day's values are summed in thousandths (an exact rational keeps values with more
 decimals), so a daily mean on a limit compares as on it.
@@ -29,6 +30,7 @@ from alerts import sensors
 from alerts.judge import Alerts, Context, Outcome, SiteState, key, newer, start
 from alerts.standards import ReadingError, discharge, exact, thousandths
 from alerts.standards.editions import CST, NoEditionError, in_force
+from alerts.summaries import PlantGrade
 from alerts.validity import invalid, service
 from schemas.feeds import FEEDS
 from schemas.feeds.wastewater import Plant, WastewaterReading
@@ -174,6 +176,7 @@ def close_day(state: WastewaterState, plant: Plant, alerts: Alerts) -> None:
     out = alerts.outcome
     out.figures["grade"] = grade
     out.figures["items_over"] = len(required.exceeding)
+    out.summaries.append(PlantGrade(site=plant.id, grade=grade))  # the city's Grade 1A share
     end = (state.day + 1) * DAY - OFFSET  # the day's judgement stands at its end
     alerts.reading(datetime.fromtimestamp(end, CST), end, rules.edition)
     checks = [

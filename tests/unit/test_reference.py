@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import shutil
 from datetime import date
@@ -150,3 +151,11 @@ def test_an_mn_used_twice_across_files_is_reported(ref_dir: Path, ref: Reference
     _rewrite(ref_dir / "plants.csv", 2, "mn", station_mn)
     with pytest.raises(ValueError, match=r"plants.csv, site 'ww-wucheng-01', column 'mn': MN "):
         load_reference(ref_dir)
+
+
+def test_the_readme_lists_each_feeds_register_file_and_its_columns():
+    """The README's register table is the registry's: a feed's file and its site type's fields."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for name, feed in FEEDS.items():
+        columns = ", ".join(f.name for f in dataclasses.fields(feed.site))
+        assert f"| {name} | `{feed.register}` | `{columns}` |" in readme, name

@@ -15,6 +15,7 @@ from alerts.feeds import wastewater
 from alerts.judge import Context, Outcome, Timing, firing
 from alerts.standards.discharge import judge_discharge
 from alerts.standards.editions import CST
+from alerts.summaries import PlantGrade
 from schemas.feeds.wastewater import Plant, WastewaterReading
 
 T0 = datetime(2025, 12, 1, tzinfo=CST)  # a local midnight
@@ -80,6 +81,7 @@ TABLE_1 = [
     ("nh3n", 8, COLD, NEW, "1A", 1, []), ("nh3n", 8.001, COLD, NEW, "1A", 2, ["nh3n"]),
     ("nh3n", 15, COLD, NEW, "1A", 2, ["nh3n"]), ("nh3n", 15.001, COLD, NEW, "1A", 3, ["nh3n"]),
     ("nh3n", 8, 12.1, NEW, "1A", 2, ["nh3n"]),  # just above 12 °C: the ordinary limit
+    ("nh3n", 8, 11.9, NEW, "1A", 1, []), ("nh3n", 8.001, 11.9, NEW, "1A", 2, ["nh3n"]),
     ("tp", 0.5, WARM, NEW, "1A", 1, []), ("tp", 0.501, WARM, NEW, "1A", 2, ["tp"]),
     ("tp", 1, WARM, NEW, "1A", 2, ["tp"]), ("tp", 1.001, WARM, NEW, "1A", 3, ["tp"]),
     ("tp", 1, WARM, OLD, "1A", 1, []), ("tp", 1.001, WARM, OLD, "1A", 2, ["tp"]),
@@ -94,6 +96,23 @@ TABLE_1 = [
     ("cod", 60, WARM, NEW, "1B", 2, []), ("cod", 60.001, WARM, NEW, "1B", 3, ["cod"]),
     ("tp", 1.5, WARM, OLD, "1B", 2, []), ("tp", 1.501, WARM, OLD, "1B", 3, ["tp"]),
 ]  # fmt: skip
+
+
+# Just inside each Grade 1A limit (item, daily mean, water temperature, build date): the day
+# meets 1A, so each limit is held from both sides with TABLE_1's values on it and above it.
+INSIDE_1A = [
+    ("cod", 49.999, WARM, NEW), ("bod5", 9.999, WARM, NEW), ("ss", 9.999, WARM, NEW),
+    ("tn", 14.999, WARM, NEW), ("nh3n", 4.999, WARM, NEW), ("nh3n", 7.999, COLD, NEW),
+    ("nh3n", 7.999, 11.9, NEW), ("tp", 0.499, WARM, NEW), ("tp", 0.999, WARM, OLD),
+    ("ph", 6.01, WARM, NEW), ("ph", 8.99, WARM, NEW), ("fecal_coliform", 999, WARM, NEW),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("item", "mean", "temp", "built"), INSIDE_1A)
+def test_just_inside_a_grade_1a_limit_the_day_meets_1a(item, mean, temp, built):
+    out = closed(plant("1A", built), **{item: float(mean), "temp": temp})
+    assert out.figures == {"grade": 1, "items_over": 0}
+    assert events(out) == set()
 
 
 @pytest.mark.parametrize(("item", "mean", "temp", "built", "required", "grade", "over"), TABLE_1)
@@ -246,6 +265,14 @@ def test_an_online_analyser_repeating_one_value_is_a_flat_line():
     _, outcomes = run(readings)  # the clean values repeat: COD 30, NH3-N 2, ...
     flat = {e.parameter for o in outcomes for e in o.events if e.condition == "dq_flatline"}
     assert flat == {"cod", "nh3n", "tn", "ph"}
+
+
+@pytest.mark.parametrize(("cod", "grade"), [(50.0, 1), (60.0, 2), (60.001, 3)])
+def test_a_closed_day_tells_the_city_the_grade_it_met(cod, grade):
+    out = closed(plant("1B"), cod=cod)
+    assert out.summaries == [PlantGrade(site="ww-x", grade=grade)]
+    _, outcomes = run(day(0))  # a day still open tells nothing
+    assert all(o.summaries == [] for o in outcomes)
 
 
 def test_exports_name_the_plant_and_its_grade():
