@@ -193,7 +193,8 @@ def test_a_plant_loggers_packets_are_stored_and_its_day_judged(
 ):
     """A wastewater plant's data logger (ST=32) through the gateway: two hourly packets (2061)
     of one day and the next day's daily packet (2031), which closes the first day; stored in
-    wastewater_readings, each at its period's end, and the closed day judged."""
+    wastewater_readings, each at its period's end, the closed day judged, and the city's share
+    of plants meeting Grade 1A exported (at risk: the only plant heard from meets neither)."""
     worker = start_worker(settings)
     gateway = start_gateway(settings)
     day = window.astimezone(BEIJING).replace(hour=0)
@@ -224,6 +225,12 @@ def test_a_plant_loggers_packets_are_stored_and_its_day_judged(
     assert worker.metric("envwatch_alert_value", **alert) == 3
     assert worker.metric("envwatch_reading_value", site=PLANT.id, parameter="cod_24h") == 75.0
     assert gateway.metric("envwatch_gateway_readings_total", feed="wastewater") == 3
+    share = {"target": "plants_grade_1a_ratio"}
+    wait_until(lambda: worker.metric("envwatch_target_status", **share) == 1, 30, "the share")
+    assert (
+        worker.metric("envwatch_target_value", **share),
+        worker.metric("envwatch_target_goal", **share),
+    ) == (0, 1)
 
 
 CONNECTIONS = 1000
