@@ -418,9 +418,12 @@ def test_each_envwatch_service_gets_only_the_settings_its_command_reads(stack):
             assert read, f"{name} ({command}) is given {variable} but never reads {setting}"
 
 
+SCHEMA = ".schema.json"  # a feed's published contract, named by its feed
+
+
 def _what_it_reads(service: dict) -> str:
-    """A service's settings and the files it mounts, with a script's loops over feeds spelt
-    out (agency_${feed}_password): over a list, or over the feed schemas it mounts."""
+    """A service's settings and the files it mounts, with a script's loop over the feed
+    schemas it mounts spelt out (agency_${feed}_password for each feed)."""
     texts = [str(v) for v in (service.get("environment") or {}).values()]
     schemas = []
     for volume in service.get("volumes", []):
@@ -429,14 +432,10 @@ def _what_it_reads(service: dict) -> str:
             files = source.rglob("*") if source.is_dir() else [source]
             files = [f for f in files if f.is_file() and "__pycache__" not in f.parts]
             texts += [f.read_text() for f in files]
-            schemas += [f.name.removesuffix(".schema.json") for f in files
-                        if f.name.endswith(".schema.json")]  # fmt: skip
+            schemas += [f.name[: -len(SCHEMA)] for f in files if f.name.endswith(SCHEMA)]
     text = "\n".join(texts)
-    loops = [feeds.split() for feeds in re.findall(r"for feed in ([\w ]+);", text)]
     if re.search(r"for schema in .*schemas", text):
-        loops.append(schemas)
-    for feeds in loops:
-        text += "".join(f"\n{text}".replace("${feed}", feed) for feed in feeds)
+        text += "".join(f"\n{text}".replace("${feed}", feed) for feed in schemas)
     return text
 
 

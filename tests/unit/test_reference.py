@@ -129,13 +129,15 @@ def test_spreadsheet_bom_is_accepted(ref_dir: Path) -> None:
     assert len(load_reference(ref_dir).counties) == 9
 
 
-def test_every_sample_station_section_and_plant_has_a_logger(ref: Reference) -> None:
+def test_every_sample_site_of_a_feed_with_data_loggers_has_one(ref: Reference) -> None:
     loggers = ref.loggers()
-    for feed in ("air", "water", "wastewater"):
+    logged = [n for n, f in FEEDS.items() if "mn" in {x.name for x in dataclasses.fields(f.site)}]
+    assert {"air", "water", "wastewater"} <= set(logged)  # stations, sections and plants
+    for feed in logged:
         for site in ref.sites(feed).values():
             assert site.mn and site.pw, site.id
             assert loggers[site.mn] == (feed, site)
-    assert len(loggers) == sum(len(ref.sites(f)) for f in ("air", "water", "wastewater"))
+    assert len(loggers) == sum(len(ref.sites(f)) for f in logged)
 
 
 def test_plants_carry_build_date_and_grade(ref: Reference) -> None:
