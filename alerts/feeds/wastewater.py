@@ -31,7 +31,7 @@ from alerts.judge import Alerts, Context, Outcome, SiteState, key, newer, start
 from alerts.standards import ReadingError, discharge, exact, thousandths
 from alerts.standards.editions import CST, NoEditionError, in_force
 from alerts.summaries import PlantGrade
-from alerts.validity import invalid, service
+from alerts.validity import invalid, service, valid_values
 from schemas.feeds import FEEDS
 from schemas.feeds.wastewater import Plant, WastewaterReading
 
@@ -126,11 +126,7 @@ def judge(
                 close_day(state, plant, alerts)
             state.day, state.today = day, {}
         bad = invalid(reading.flags)  # values flagged invalid count as missing
-        values = {
-            w: v
-            for w, v in zip(WIRE, VALUES(reading), strict=True)
-            if v is not None and w not in bad
-        }
+        values = valid_values(WIRE, VALUES(reading), bad)
         state.values.update(values)
         today = state.today
         for name, value in values.items():
