@@ -22,6 +22,7 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from alerts.standards import discharge
+from alerts.targets import load_targets
 from dashboards.common import (
     AQI_COLOURS,
     BAD,
@@ -30,16 +31,16 @@ from dashboards.common import (
     POSTGRES,
     PROMETHEUS,
     WASTEWATER,
-    big_text,
     by_parameter,
+    category_cells,
     category_mapping,
     category_thresholds,
     dashboard,
     editions,
     join_on,
-    last_value,
     latest_edition,
     layout,
+    now_stat,
     organize,
     prom,
     sel,
@@ -54,6 +55,8 @@ UID = "envwatch-wastewater-plants"
 GRADE = "envwatch_wastewater_grade"
 ITEMS_OVER = "envwatch_wastewater_items_over"
 FEED = FEEDS["wastewater"]
+# The plan's figure, as the city judges it: the share of plants whose last closed day met 1A.
+SHARE_1A = sel("envwatch_target_value", target="plants_grade_1a_ratio")
 # 一级A, 一级B, and past the loosest grade: green, yellow, red.
 GRADE_COLOURS = (OK, AQI_COLOURS[1], BAD)
 PLANTS = """
@@ -75,11 +78,6 @@ def share(metric: str, condition: str) -> str:
     """Share of plants whose ``metric`` meets ``condition`` (``== 0``); none counts as 0, not
     missing."""
     return f"(count({metric} {condition}) or count({metric}) * 0) / count({metric})"
-
-
-def share_1a() -> str:
-    """The plan's figure: the share of plants whose last closed day met Grade 1A."""
-    return share(GRADE, f"== {grade_of('1A')}")
 
 
 def limits() -> str:
@@ -165,29 +163,6 @@ def grade_mapping() -> list[dm.ValueMapping]:
     return category_mapping(discharge.grade_labels(latest_edition(discharge.FAMILY)), GRADE_COLOURS)
 
 
-def grade_cells() -> list[dm.DynamicConfigValue]:
-    return [
-        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
-        dm.DynamicConfigValue(id_val="mappings", value=grade_mapping()),
-        dm.DynamicConfigValue(
-            id_val="thresholds", value=category_thresholds(GRADE_COLOURS).build()
-        ),
-    ]
-
-
-def now_stat(title: str, expr: str, unit: str) -> stat.Panel:
-    return (
-        stat.Panel()
-        .title(title)
-        .datasource(PROMETHEUS)
-        .with_target(prom(expr, instant=True))
-        .unit(unit)
-        .reduce_options(last_value())
-        .text(big_text())
-        .color_mode(cm.BigValueColorMode.BACKGROUND)
-    )
-
-
 def stats() -> list[stat.Panel]:
     worst = f"count({GRADE} >= {grade_of(None)}) or vector(0)"
     flow = sel("envwatch_reading_value", WASTEWATER, parameter="flow")
@@ -196,9 +171,9 @@ def stats() -> list[stat.Panel]:
         now_stat("达到执行标准的厂比例", share(ITEMS_OVER, "== 0"), "percentunit")
         .decimals(1)
         .thresholds(thresholds((None, BAD), (1.0, OK))),
-        now_stat("达到一级A的厂比例", share_1a(), "percentunit")
+        now_stat("达到一级A的厂比例", SHARE_1A, "percentunit")
         .decimals(1)
-        .thresholds(thresholds((None, BAD), (1.0, OK))),
+        .thresholds(thresholds((None, BAD), (float(load_targets().plants_1a), OK))),
         now_stat("超过一级B的厂数", worst, "none")
         .decimals(0)
         .thresholds(thresholds((None, OK), (1, BAD))),
@@ -260,7 +235,7 @@ def plants() -> table.Panel:
         .with_target(prom(GRADE, ref_id="B", table=True))
         .with_transformation(join_on("site"))
         .with_transformation(organize(rename, hide))
-        .override_by_name("最近一日等级", grade_cells())
+        .override_by_name("最近一日等级", category_cells(grade_mapping(), GRADE_COLOURS))
     )
 
 

@@ -25,12 +25,14 @@ from dashboards.common import (
     WATER_COLOURS,
     big_text,
     by_parameter,
+    category_cells,
     category_thresholds,
     dashboard,
     editions,
     join_on,
     last_value,
     layout,
+    now_stat,
     organize,
     prom,
     sel,
@@ -118,28 +120,11 @@ ORDER BY s.site_id, l.parameter
 """
 
 
-def class_cells() -> list[dm.DynamicConfigValue]:
-    return [
-        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
-        dm.DynamicConfigValue(id_val="mappings", value=water_mapping()),
-        dm.DynamicConfigValue(
-            id_val="thresholds", value=category_thresholds(WATER_COLOURS).build()
-        ),
-    ]
-
-
 def ratio_stat(title: str, expr: str, goal: float) -> stat.Panel:
     return (
-        stat.Panel()
-        .title(title)
-        .datasource(PROMETHEUS)
-        .with_target(prom(expr, instant=True))
-        .unit("percentunit")
+        now_stat(title, expr, "percentunit")
         .decimals(1)
         .thresholds(thresholds((None, BAD), (goal, OK)))
-        .reduce_options(last_value())
-        .text(big_text())
-        .color_mode(cm.BigValueColorMode.BACKGROUND)
     )
 
 
@@ -186,7 +171,7 @@ def exceeding() -> table.Panel:
         .datasource(POSTGRES)
         .with_target(sql(exceeding_sql()))
         .with_transformation(organize(rename))
-        .override_by_name("目标类别", class_cells())
+        .override_by_name("目标类别", category_cells(water_mapping(), WATER_COLOURS))
         .no_value("无超标")
     )
 
@@ -203,8 +188,8 @@ def boundary() -> table.Panel:
         .with_target(prom(sel(CLASS, BOUNDARY_LEVEL), ref_id="B", table=True))
         .with_transformation(join_on("site"))
         .with_transformation(organize(rename, hide))
-        .override_by_name("目标类别", class_cells())
-        .override_by_name("当前类别", class_cells())
+        .override_by_name("目标类别", category_cells(water_mapping(), WATER_COLOURS))
+        .override_by_name("当前类别", category_cells(water_mapping(), WATER_COLOURS))
     )
 
 
