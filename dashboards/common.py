@@ -13,7 +13,7 @@ from typing import Any, Self
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import prometheus as pb
-from grafana_foundation_sdk.builders import stat
+from grafana_foundation_sdk.builders import stat, statetimeline
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import runtime as cogruntime
 from grafana_foundation_sdk.cog import variants as cogvariants
@@ -184,6 +184,23 @@ def now_stat(
         .color_mode(cm.BigValueColorMode.BACKGROUND)
     )
     return panel if sparkline else panel.graph_mode(cm.BigValueGraphMode.NONE)
+
+
+def category_timeline(
+    title: str, metric: str, mapping: list[dm.ValueMapping], colours: tuple[str, ...]
+) -> statetimeline.Panel:
+    """Each site's category number (water class, discharge grade) over time, by name and
+    colour."""
+    return (
+        statetimeline.Panel()
+        .title(title)
+        .datasource(PROMETHEUS)
+        .with_target(prom(metric, "{{site}}"))
+        .thresholds(category_thresholds(colours))
+        .mappings(mapping)
+        .color_scheme(db.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS))
+        .show_value(cm.VisibilityMode.AUTO)
+    )
 
 
 def category_cells(

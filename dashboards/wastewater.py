@@ -16,7 +16,6 @@ from fractions import Fraction
 from typing import Any
 
 from grafana_foundation_sdk.builders import common as cb
-from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import stat, statetimeline, table, timeseries
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
@@ -29,12 +28,11 @@ from dashboards.common import (
     MIXED,
     OK,
     POSTGRES,
-    PROMETHEUS,
     WASTEWATER,
     by_parameter,
     category_cells,
     category_mapping,
-    category_thresholds,
+    category_timeline,
     dashboard,
     editions,
     join_on,
@@ -184,16 +182,8 @@ def stats() -> list[stat.Panel]:
 
 
 def grade_timeline() -> statetimeline.Panel:
-    return (
-        statetimeline.Panel()
-        .title("各厂达到的排放标准等级（最近一日）")
-        .datasource(PROMETHEUS)
-        .with_target(prom(GRADE, "{{site}}"))
-        .thresholds(category_thresholds(GRADE_COLOURS))
-        .mappings(grade_mapping())
-        .color_scheme(db.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS))
-        .show_value(cm.VisibilityMode.AUTO)
-    )
+    title = "各厂达到的排放标准等级（最近一日）"
+    return category_timeline(title, GRADE, grade_mapping(), GRADE_COLOURS)
 
 
 def nearest() -> timeseries.Panel:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from grafana_foundation_sdk.builders import bargauge, stat, statetimeline, table
-from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
@@ -26,7 +25,7 @@ from dashboards.common import (
     big_text,
     by_parameter,
     category_cells,
-    category_thresholds,
+    category_timeline,
     dashboard,
     editions,
     join_on,
@@ -150,16 +149,7 @@ def by_level() -> bargauge.Panel:
 
 
 def class_timeline() -> statetimeline.Panel:
-    return (
-        statetimeline.Panel()
-        .title("各断面水质类别")
-        .datasource(PROMETHEUS)
-        .with_target(prom(CLASS, "{{site}}"))
-        .thresholds(category_thresholds(WATER_COLOURS))
-        .mappings(water_mapping())
-        .color_scheme(db.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS))
-        .show_value(cm.VisibilityMode.AUTO)
-    )
+    return category_timeline("各断面水质类别", CLASS, water_mapping(), WATER_COLOURS)
 
 
 def exceeding() -> table.Panel:

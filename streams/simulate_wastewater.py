@@ -61,9 +61,7 @@ def effluent_values(
 
     def drift(name: str, i: int) -> float:
         """Slow and fast wandering around the plant's level, plus analyser scatter."""
-        slow = noise.smooth(f"{pid}|{name}|slow", hours, 120.0)
-        fast = noise.smooth(f"{pid}|{name}|fast", hours, 6.0)
-        return math.exp(0.12 * slow + 0.08 * fast + 0.05 * (2.0 * white[i] - 1.0))
+        return noise.drift(f"{pid}|{name}", hours, white[i], (120.0, 6.0), (0.12, 0.08, 0.05))
 
     temp = 20.5 - 7.0 * winter + 0.3 * math.cos(2 * math.pi * (h - 16) / 24)
     temp += 1.3 * noise.smooth(f"{pid}|temp", hours, 96.0) + 0.1 * (2.0 * white[6] - 1.0)

@@ -52,9 +52,7 @@ def water_values(
 
     def drift(name: str, i: int) -> float:
         """Slow and fast wandering around the section's level, plus sampling scatter."""
-        slow = noise.smooth(f"{sid}|{name}|slow", hours, 96.0)
-        fast = noise.smooth(f"{sid}|{name}|fast", hours, 8.0)
-        return math.exp(0.12 * slow + 0.15 * fast + 0.07 * (2.0 * white[i] - 1.0))
+        return noise.drift(f"{sid}|{name}", hours, white[i], (96.0, 8.0), (0.12, 0.15, 0.07))
 
     tp_limits = TP_LAKE if lake else TP_RIVER
     codmn = CODMN[c] * (0.45 + 0.3 * level[0]) * (1 + 0.1 * summer) * drift("codmn", 0)
