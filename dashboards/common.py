@@ -13,7 +13,7 @@ from typing import Any, Self
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import prometheus as pb
-from grafana_foundation_sdk.builders import stat, statetimeline
+from grafana_foundation_sdk.builders import stat, statetimeline, table
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import runtime as cogruntime
 from grafana_foundation_sdk.cog import variants as cogvariants
@@ -200,6 +200,18 @@ def category_timeline(
         .mappings(mapping)
         .color_scheme(db.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS))
         .show_value(cm.VisibilityMode.AUTO)
+    )
+
+
+def exceeding_table(title: str, query: str, rename: dict[str, str]) -> table.Panel:
+    """The rows of a query of items over their limits, its columns renamed; none is good news."""
+    return (
+        table.Panel()
+        .title(title)
+        .datasource(POSTGRES)
+        .with_target(sql(query))
+        .with_transformation(organize(rename))
+        .no_value("无超标")
     )
 
 

@@ -35,6 +35,7 @@ from dashboards.common import (
     category_timeline,
     dashboard,
     editions,
+    exceeding_table,
     join_on,
     latest_edition,
     layout,
@@ -203,14 +204,7 @@ def nearest() -> timeseries.Panel:
 def exceeding() -> table.Panel:
     rename = {"time": "日期", "site": "厂", "name": "名称", "parameter": "项目"}
     rename |= {"value": "日均值", "limit_value": "限值", "grade": "执行标准"}
-    return (
-        table.Panel()
-        .title("日均值超过执行标准的项目")
-        .datasource(POSTGRES)
-        .with_target(sql(exceeding_sql()))
-        .with_transformation(organize(rename))
-        .no_value("无超标")
-    )
+    return exceeding_table("日均值超过执行标准的项目", exceeding_sql(), rename)
 
 
 def plants() -> table.Panel:

@@ -19,7 +19,6 @@ from dashboards.common import (
     BAD,
     MIXED,
     OK,
-    POSTGRES,
     PROMETHEUS,
     WATER_COLOURS,
     big_text,
@@ -28,6 +27,7 @@ from dashboards.common import (
     category_timeline,
     dashboard,
     editions,
+    exceeding_table,
     join_on,
     last_value,
     layout,
@@ -155,14 +155,8 @@ def class_timeline() -> statetimeline.Panel:
 def exceeding() -> table.Panel:
     rename = {"site": "断面", "name": "名称", "parameter": "参数", "value": "最新值"}
     rename |= {"limit_value": "目标类别限值", "target_class": "目标类别", "time": "采样时间"}
-    return (
-        table.Panel()
-        .title("超过目标类别的指标")
-        .datasource(POSTGRES)
-        .with_target(sql(exceeding_sql()))
-        .with_transformation(organize(rename))
-        .override_by_name("目标类别", category_cells(water_mapping(), WATER_COLOURS))
-        .no_value("无超标")
+    return exceeding_table("超过目标类别的指标", exceeding_sql(), rename).override_by_name(
+        "目标类别", category_cells(water_mapping(), WATER_COLOURS)
     )
 
 
