@@ -167,14 +167,30 @@ def test_each_bad_packet_is_dead_lettered_with_its_reason_while_the_connection_l
         assert gateway.metric("envwatch_gateway_rejects_total", reason=code) == 1
 
 
-def test_a_gateway_packet_is_stored_by_the_worker(settings, start_gateway, start_worker, admin_db,
-                                                 window):  # fmt: skip
-    start_worker(settings)
+def test_a_stations_and_a_plants_packets_are_stored_and_judged_by_the_worker(
+    settings, start_gateway, start_worker, admin_db, window
+):
+    """An air station's hourly packet, and a wastewater plant's data logger (ST=32): two hourly
+    packets (2061) of one day and the next day's daily packet (2031), which closes the first
+    day. Each is stored in its feed's table at its period's end, the plant's closed day is
+    judged, and the city's share of plants meeting Grade 1A exported (at risk: the only plant
+    heard from meets neither grade)."""
+    worker = start_worker(settings)
     gateway = start_gateway(settings)
     t = window.astimezone(BEIJING).replace(hour=3)
     packet = data_packet(STATION.mn, STATION.pw, "2061", t, AIR)
     answer = asyncio.run(talk(gateway.port, [wire(packet)], 1))
     assert answer == expected_reply(packet)
+    day = window.astimezone(BEIJING).replace(hour=0)
+    sent = (("2061", 9, timedelta(hours=1)), ("2061", 10, timedelta(hours=1)))
+    sent += (("2031", 24, timedelta(days=1)),)
+    packets = [
+        data_packet(PLANT.mn, PLANT.pw, cn, day + timedelta(hours=h), EFFLUENT, st="32")
+        for cn, h, _ in sent
+    ]
+    answers = asyncio.run(talk(gateway.port, [wire(p) for p in packets], 3))
+    assert answers == b"".join(expected_reply(p) for p in packets)
+
     query = (
         "SELECT period, pm25, pm10, so2, no2, o3, co FROM air_readings"
         " WHERE site_id = %s AND ts = %s"
@@ -186,26 +202,6 @@ def test_a_gateway_packet_is_stored_by_the_worker(settings, start_gateway, start
     )
     print(f"\nlogger sent:      {wire(packet)!r}\ngateway answered: {answer!r}\nrow: {rows}")
     assert rows == [("1h", 35.0, 60.0, 8.0, 25.0, 90.0, 0.7)]
-
-
-def test_a_plant_loggers_packets_are_stored_and_its_day_judged(
-    settings, start_gateway, start_worker, admin_db, window
-):
-    """A wastewater plant's data logger (ST=32) through the gateway: two hourly packets (2061)
-    of one day and the next day's daily packet (2031), which closes the first day; stored in
-    wastewater_readings, each at its period's end, the closed day judged, and the city's share
-    of plants meeting Grade 1A exported (at risk: the only plant heard from meets neither)."""
-    worker = start_worker(settings)
-    gateway = start_gateway(settings)
-    day = window.astimezone(BEIJING).replace(hour=0)
-    sent = (("2061", 9, timedelta(hours=1)), ("2061", 10, timedelta(hours=1)))
-    sent += (("2031", 24, timedelta(days=1)),)
-    packets = [
-        data_packet(PLANT.mn, PLANT.pw, cn, day + timedelta(hours=h), EFFLUENT, st="32")
-        for cn, h, _ in sent
-    ]
-    answer = asyncio.run(talk(gateway.port, [wire(p) for p in packets], 3))
-    assert answer == b"".join(expected_reply(p) for p in packets)
     query = (
         "SELECT ts, cod, bod5, ss, tn, nh3n, tp, ph, fecal_coliform, temp, flow, flags->>'cod'"
         " FROM wastewater_readings WHERE site_id = %s AND ts > %s ORDER BY ts"
@@ -216,8 +212,7 @@ def test_a_plant_loggers_packets_are_stored_and_its_day_judged(
         60,
         "the plant's readings in the database",
     )  # fmt: skip
-    print(f"\nlogger sent:      {wire(packets[0])!r}\ngateway answered: {answer[:80]!r}...")
-    print(f"rows: {rows}")
+    print(f"plant's logger sent: {wire(packets[0])!r}\nrows: {rows}")
     assert [r[0] for r in rows] == [day + timedelta(hours=h) + p for _, h, p in sent]
     assert rows[0][1:] == (75.0, 6.0, 8.0, 12.0, 1.5, 0.3, 7.2, 400.0, 18.5, 360.0, "N")
     wait_until(lambda: worker.metric("envwatch_wastewater_grade", site=PLANT.id) == 3, 60, "grade")

@@ -158,7 +158,13 @@ def test_push_checks_each_line_and_sends_batches(
     wait_until(lambda: stored_rows(admin_db, window) == len(good), 60, "all good rows")
 
 
-def test_csv_file(settings, start_worker, admin_db, window, tmp_path):
+PLANT = "ww-jindong-01"  # required to meet 1A; built 2009, so TP's 1A limit is 0.5
+
+
+def test_csv_files_checked_and_unchecked(settings, start_worker, admin_db, window, tmp_path):
+    """An air file checked line by line; and a plant's file sent unchecked (--no-validate),
+    each line keyed by its plant: two samples of a day with TP at 0.8 (within 1B, over the
+    plant's 1A) and the next day's first, which closes the day over the plant's grade."""
     path = tmp_path / "air.csv"
     rows = ["station_id,ts,period,pm25,pm10,so2,no2,o3,co"]
     for h in range(24):
@@ -166,45 +172,33 @@ def test_csv_file(settings, start_worker, admin_db, window, tmp_path):
         rows.append(f"{STATIONS[1]},{ts},1h,{40 + h},80,,30,{60 + h},0.8")
     rows.append(f"{STATIONS[1]},{window.isoformat()},1h,-1,80,,30,60,0.8")
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    start_worker(settings)
+    midnight = window.astimezone(CST).replace(hour=0)
+    plant = tmp_path / "plant.csv"
+    rows = ["plant_id,ts,cod,nh3n,tp,ss,ph,temp,flow"]
+    for h in (12, 24, 25):
+        rows.append(
+            f"{PLANT},{(midnight + timedelta(hours=h)).isoformat()},28.5,1.2,0.8,7,7.1,17.5,1800"
+        )
+    plant.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    worker = start_worker(settings)
     result = push(settings, path)
     assert f"{path}:26: rejected: Expected `float` >= 0.0 - at `$.pm25`" in result.stdout
-    wait_until(lambda: stored_rows(admin_db, window) == 24, 60, "24 readings")
-
-
-PLANT = "ww-jindong-01"  # required to meet 1A; built 2009, so TP's 1A limit is 0.5
-
-
-def test_a_plants_samples_are_stored_keyed_by_plant_and_its_day_judged(
-    settings, start_worker, admin_db, window, tmp_path
-):
-    """A day of hourly effluent with TP at 0.8 (within 1B, over 1A), and the first sample of
-    the next day, which closes it: stored, and the plant's day judged over its grade."""
-    midnight = window.astimezone(CST).replace(hour=0)
-    rows = ["plant_id,ts,cod,nh3n,tp,ss,ph,temp,flow"]
-    for h in range(1, 26):
-        ts = (midnight + timedelta(hours=h)).isoformat()
-        rows.append(f"{PLANT},{ts},28.5,1.2,0.8,7,7.1,17.5,1800")
-    path = tmp_path / "plant.csv"
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    worker = start_worker(settings)
-    result = push(settings, path, "--no-validate", feed="wastewater")  # keyed without decoding
+    result = push(settings, plant, "--no-validate", feed="wastewater")
     assert result.returncode == 0, result.stderr
+    wait_until(lambda: stored_rows(admin_db, window) == 24, 60, "24 readings")
 
     query = "SELECT count(*), min(tp), max(flow) FROM wastewater_readings"
     query += " WHERE site_id = %s AND ts > %s"
     stored = wait_until(
-        lambda: (r := admin_db.execute(query, (PLANT, midnight)).fetchone()) and r[0] == 25 and r,
+        lambda: (r := admin_db.execute(query, (PLANT, midnight)).fetchone()) and r[0] == 3 and r,
         60,
-        "the plant's 25 samples",
+        "the plant's 3 samples",
     )
-    assert stored == (25, 0.8, 1800.0)
-    records = read_topic(settings, settings.topic("wastewater"), 25)
-    assert {r.key for r in records} == {PLANT.encode()}
+    assert stored == (3, 0.8, 1800.0)
+    records = read_topic(settings, settings.topic("wastewater"), 3)
+    assert [r.key for r in records] == [PLANT.encode()] * 3
     wait_until(lambda: worker.metric("envwatch_wastewater_grade", site=PLANT) == 2, 60, "grade")
     assert worker.metric("envwatch_wastewater_items_over", site=PLANT, required_grade="1A") == 1
-    assert worker.metric("envwatch_reading_value", site=PLANT, parameter="tp_24h") == 0.8
     over = {"condition": "wastewater_over_grade", "site": PLANT, "parameter": "tp"}
     assert worker.metric("envwatch_alert_value", **over) == 2
     assert worker.metric("envwatch_alert_limit", **over) == 1
-    assert worker.metric("envwatch_alert_value", condition="wastewater_over_1b") == 0
