@@ -1,7 +1,8 @@
 """City-wide progress against the plan targets, kept up to date from site summaries. Pure.
 
 Stations send one summary per closed local day (their valid 24-hour means); sections send
-their latest class. The city's daily AQI is the AQI of the stations' mean concentrations.
+their latest class; wastewater plants the grade each closed day met. The city's daily AQI
+is the AQI of the stations' mean concentrations.
 A day stays open for late stations until a summary two days newer arrives; then only its
 AQI and its PM2.5 mean are kept, so the state of a whole year stays a few kilobytes.
 """
@@ -19,8 +20,14 @@ from alerts.judge import Alerts, Outcome, Timing, key
 from alerts.lifecycle import AlertState, Observation
 from alerts.standards import ReadingError, aqi
 from alerts.standards.editions import CST
-from alerts.summaries import AirDay, Revised, Summary
-from alerts.targets import SectionClass, Targets, good_day_progress, sections_progress
+from alerts.summaries import AirDay, PlantGrade, Revised, Summary
+from alerts.targets import (
+    SectionClass,
+    Targets,
+    good_day_progress,
+    plants_progress,
+    sections_progress,
+)
 
 OPEN_DAYS = 2
 STATUS_CODE = {"met": 0, "at_risk": 1, "missed": 2}
@@ -31,6 +38,7 @@ class CityState(msgspec.Struct, omit_defaults=True):
     open_days: dict[str, dict[str, dict[str, float]]] = {}  # day -> station -> daily means
     closed_aqi: dict[str, int | None] = {}  # day -> city AQI (None: no valid AQI)
     sections: dict[str, tuple[str, int]] = {}  # section -> (control level, class)
+    plants: dict[str, int] = {}  # wastewater plant -> grade its last closed day met (1: 1A)
     alerts: dict[str, AlertState] = {}
 
 
@@ -137,6 +145,11 @@ def progress(
         figures["class5_sections"] = Figure(
             len(result.class5_or_worse), targets.class5_max, result.class5_status
         )
+    if state.plants:
+        plants = plants_progress(list(state.plants.values()), targets)
+        if plants.share is not None and plants.target is not None and plants.status:
+            goal = float(plants.target)
+            figures["plants_grade_1a_ratio"] = Figure(float(plants.share), goal, plants.status)
     return figures, checks
 
 
@@ -148,6 +161,8 @@ def judge(
     for summary in summaries:
         if isinstance(summary, AirDay):
             add_air_day(state, date.fromisoformat(summary.day), summary.site, summary.means)
+        elif isinstance(summary, PlantGrade):
+            state.plants[summary.site] = summary.grade
         elif not isinstance(summary, Revised):  # a revised day needs storage: not read yet
             add_section_class(state, summary.site, summary.level, summary.water_class)
     as_of = as_of_day(state)

@@ -45,6 +45,8 @@ CONDITIONS: dict[str, Condition] = {
     "water_class_v": Condition("critical"),
     "water_drinking_source": Condition("critical"),
     "energy_unit_intensity": Condition("warning"),
+    "wastewater_over_grade": Condition("warning"),  # a plant's day over its required grade
+    "wastewater_over_1b": Condition("critical"),  # over the loosest grade of GB 18918 Table 1
     "dq_flatline": Condition("warning", breach=None),
     "dq_spike": Condition("warning"),
     "dq_out_of_range": Condition("info"),

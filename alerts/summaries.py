@@ -1,9 +1,9 @@
 """What a site tells the city-wide targets: typed summaries on the summaries topic.
 
 A station sends one summary per closed local day (its valid daily means), a section one
-whenever the class of its latest sample changes, and any site one when audited readings
-replace stored ones. On the wire each is a JSON object whose
-``kind`` names its type, as before the types existed.
+whenever the class of its latest sample changes, a wastewater plant one per closed local day
+(the GB 18918 grade it met), and any site one when audited readings replace stored ones. On
+the wire each is a JSON object whose ``kind`` names its type, as before the types existed.
 """
 
 from __future__ import annotations
@@ -26,6 +26,11 @@ class SectionClass(msgspec.Struct, tag_field="kind", tag="section_class", kw_onl
     site: str
     level: str  # control level of the section
     water_class: int = msgspec.field(name="class")  # 1-6, 6 worse than Class V
+
+
+class PlantGrade(msgspec.Struct, tag_field="kind", tag="plant_grade", kw_only=True):
+    site: str
+    grade: int  # the GB 18918 grade its last closed day met: 1 Grade 1A, 2 Grade 1B, 3 neither
 
 
 class Revised(msgspec.Struct, tag_field="kind", tag="revised", kw_only=True):
@@ -53,6 +58,6 @@ def revised(feed: str, site: str, spans: Iterable[tuple[datetime, datetime]]) ->
     return Revised(feed=feed, site=site, days=sorted(d.isoformat() for d in days))
 
 
-Summary = AirDay | SectionClass | Revised
+Summary = AirDay | SectionClass | PlantGrade | Revised
 encode = msgspec.json.Encoder().encode
 decode = msgspec.json.Decoder(Summary).decode

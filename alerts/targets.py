@@ -35,6 +35,7 @@ class Targets:
     class3_overall_strict: bool
     class3_by_level: Mapping[str, Fraction]
     class5_max: int
+    plants_1a: Fraction
     intensity_base_year: int
     intensity_base: Fraction
     intensity_target_year: int
@@ -53,6 +54,7 @@ def parse_targets(text: str) -> Targets:
         class3_overall_strict=bool(water.get("overall_strict", False)),
         class3_by_level={k: exact(k, v) for k, v in water.get("by_level", {}).items()},
         class5_max=int(raw["class5_sections"]["max"]),
+        plants_1a=exact("plants_grade_1a.target", raw["plants_grade_1a"]["target"]),
         intensity_base_year=int(energy["base_year"]),
         intensity_base=exact("energy_intensity.base", energy["base"]),
         intensity_target_year=int(energy["target_year"]),
@@ -156,8 +158,8 @@ class SectionClass(NamedTuple):
 
 @dataclass(frozen=True)
 class ShareProgress:
-    share: Fraction | None  # at Class III or better; None when there are no sections
-    sections: int
+    share: Fraction | None  # of the sites meeting the target's mark; None without sites
+    sites: int
     target: Fraction | None  # None: no target configured for this level
     status: Status | None  # None when there is no target
 
@@ -171,14 +173,15 @@ class SectionsProgress:
 
 
 def _share(
-    classes: Sequence[int], target: Fraction | None, strict: bool, final: bool
+    meets: Sequence[bool], target: Fraction | None, strict: bool, final: bool
 ) -> ShareProgress:
-    share = Fraction(sum(c <= 3 for c in classes), len(classes)) if classes else None
+    """The share of the sites that meet the mark, against the target (``strict``: above it)."""
+    share = Fraction(sum(meets), len(meets)) if meets else None
     if target is None or share is None:
-        return ShareProgress(share, len(classes), target, None)
+        return ShareProgress(share, len(meets), target, None)
     ok = share > target if strict else share >= target
     status: Status = "met" if ok else "missed" if final else "at_risk"
-    return ShareProgress(share, len(classes), target, status)
+    return ShareProgress(share, len(meets), target, status)
 
 
 def sections_progress(
@@ -191,7 +194,7 @@ def sections_progress(
     levels = sorted({s.level for s in sections} | set(targets.class3_by_level))
     by_level = {
         level: _share(
-            [s.water_class for s in sections if s.level == level],
+            [s.water_class <= 3 for s in sections if s.level == level],
             targets.class3_by_level.get(level),
             strict=False,
             final=final,
@@ -199,7 +202,7 @@ def sections_progress(
         for level in levels
     }
     overall = _share(
-        [s.water_class for s in sections],
+        [s.water_class <= 3 for s in sections],
         targets.class3_overall,
         targets.class3_overall_strict,
         final,
@@ -208,6 +211,19 @@ def sections_progress(
     ok = len(worst) <= targets.class5_max
     status: Status = "met" if ok else "missed" if final else "at_risk"
     return SectionsProgress(overall, by_level, worst, status)
+
+
+# --- Wastewater treatment plants --------------------------------------------------------------
+
+GRADE_1A = 1  # grade numbers count from the strictest grade of GB 18918 Table 1: Grade 1A
+
+
+def plants_progress(grades: Sequence[int], targets: Targets, final: bool = False) -> ShareProgress:
+    """The share of plants whose last closed day met Grade 1A, against the plan's target.
+
+    ``final`` marks the grades as the period's result, so a shortfall is ``missed``.
+    """
+    return _share([g == GRADE_1A for g in grades], targets.plants_1a, strict=False, final=final)
 
 
 # --- Energy intensity --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ parameter; a valid value of the parameter ends it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from alerts.judge import Alerts, key
 from schemas.hj212.flags import SERVICE, VALID
@@ -22,6 +22,14 @@ def invalid(flags: Mapping[str, str] | None) -> frozenset[str]:
     if not flags:
         return NONE
     return frozenset(p for p, flag in flags.items() if flag not in VALID)
+
+
+def valid_values(
+    names: Sequence[str], values: Iterable[float | None], bad: frozenset[str]
+) -> dict[str, float]:
+    """A reading's values by name, those it does not carry or whose flags make them invalid
+    (``bad``, from :func:`invalid`) left out: they count as missing."""
+    return {n: v for n, v in zip(names, values, strict=True) if v is not None and n not in bad}
 
 
 def service(

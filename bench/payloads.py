@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from schemas.feeds import FEEDS
-from schemas.reference import DEFAULT_DIR, PLANTS, Reference, load_reference
+from schemas.reference import DEFAULT_DIR, Reference, load_reference
 from streams.simulate import LOCAL_EPOCH, Simulator
 
 SEED = 20240601
@@ -45,7 +45,6 @@ def write_register(directory: Path, clones: dict[str, int]) -> Path:
             for n in range(clones.get(feed, 0)):
                 for row in rows:
                     writer.writerow(row | {"id": clone_id(row["id"], n)} | _clone_mn(row, n))
-    (directory / PLANTS).write_bytes((DEFAULT_DIR / PLANTS).read_bytes())
     return directory
 
 

@@ -34,9 +34,9 @@ from dashboards.common import (
     dashboard,
     editions,
     figure,
-    last_value,
     latest_edition,
     layout,
+    now_stat,
     per_quantity,
     prom,
     sel,
@@ -119,31 +119,24 @@ def station_variable() -> db.QueryVariable:
     )
 
 
-def now_stat(title: str, expr: str, unit: str = "none", legend: str = "") -> stat.Panel:
-    return (
-        stat.Panel()
-        .title(title)
-        .datasource(PROMETHEUS)
-        .with_target(prom(expr, legend, instant=True))
-        .unit(unit)
-        .reduce_options(last_value())
-        .text(big_text(40, 16))
-        .color_mode(cm.BigValueColorMode.BACKGROUND)
-        .graph_mode(cm.BigValueGraphMode.NONE)
-    )
+PARAMETER = "{{parameter}}"  # a series' legend: its parameter label
+
+
+def station_stat(title: str, expr: str, unit: str = "none", legend: str = "") -> stat.Panel:
+    return now_stat(title, expr, unit, legend=legend, text=(40, 16), sparkline=False)
 
 
 def stats() -> list[stat.Panel]:
     grade1, grade2 = latest_edition("air").data["limits"]["pm25"]["24h"]
     return [
-        now_stat("AQI", sel("envwatch_air_aqi", STATION)).thresholds(aqi_thresholds()),
-        now_stat("类别", sel("envwatch_air_aqi_category", STATION))
+        station_stat("AQI", sel("envwatch_air_aqi", STATION)).thresholds(aqi_thresholds()),
+        station_stat("类别", sel("envwatch_air_aqi_category", STATION))
         .thresholds(category_thresholds(AQI_COLOURS))
         .mappings(aqi_mapping()),
-        now_stat("PM2.5 24h", sel("envwatch_air_pm25_24h", STATION), "conµgm3").thresholds(
+        station_stat("PM2.5 24h", sel("envwatch_air_pm25_24h", STATION), "conµgm3").thresholds(
             thresholds((None, OK), (float(grade1), AQI_COLOURS[1]), (float(grade2), BAD))
         ),
-        now_stat(
+        station_stat(
             "距上次数据",
             f"time() - {sel('envwatch_site_last_seen_timestamp_seconds', AIR, STATION)}",
             "s",
@@ -153,7 +146,9 @@ def stats() -> list[stat.Panel]:
 
 def latest_values() -> stat.Panel:
     return (
-        now_stat("最新浓度", sel("envwatch_reading_value", AIR, STATION), legend="{{parameter}}")
+        station_stat(
+            "最新浓度", sel("envwatch_reading_value", AIR, STATION), legend="{{parameter}}"
+        )
         .color_mode(cm.BigValueColorMode.NONE)
         .text(big_text(24, 14))
     )

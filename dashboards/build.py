@@ -14,12 +14,20 @@ from typing import Any
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from dashboards import air_station, command_centre, energy, pipeline_health, water_sections
+from dashboards import (
+    air_station,
+    command_centre,
+    energy,
+    pipeline_health,
+    wastewater,
+    water_sections,
+)
 
 MODULES: tuple[ModuleType, ...] = (
     command_centre,
     air_station,
     water_sections,
+    wastewater,
     energy,
     pipeline_health,
 )

@@ -54,7 +54,9 @@ TARGETS = (
     ("provincial_section_class3_ratio", "省控断面 III类以上", "percentunit", 1, 1.0, False),
     ("class5_sections", "V类及以下断面", "none", 0, None, True),
     ("energy_intensity", "单位GDP能耗 tce/万元", "none", 3, None, True),
+    ("plants_grade_1a_ratio", "污水厂一级A达标率", "percentunit", 1, 1.0, False),
 )
+WIDTH = 24  # the wall's columns
 # Grafana colours a value at or above a threshold step. Where lower is better the goal itself is
 # still met, so the red step sits just past the goal.
 PAST_GOAL = {"class5_sections": 1, "energy_intensity": 0.0005}
@@ -232,11 +234,22 @@ def pm25_trend() -> timeseries.Panel:
     )
 
 
+def gauge_columns() -> list[tuple[int, int]]:
+    """(x, width) of each target gauge: the top row shared out, the first ones a column wider
+    when the targets do not divide it."""
+    narrow, wider = divmod(WIDTH, len(TARGETS))
+    widths = [narrow + (i < wider) for i in range(len(TARGETS))]
+    return [(sum(widths[:i]), w) for i, w in enumerate(widths)]
+
+
 def build() -> Any:
     """The layout is 24 columns by 27 rows: the whole of a 1080-pixel screen in kiosk mode."""
     return layout(
         dashboard(UID, "环境监测指挥中心 Command centre", refresh="30s"),
-        *((target_gauge(*spec), 3 * i, 0, 3, 6) for i, spec in enumerate(TARGETS)),
+        *(
+            (target_gauge(*spec), x, 0, w, 6)
+            for spec, (x, w) in zip(TARGETS, gauge_columns(), strict=True)
+        ),
         (aqi_by_county(), 0, 6, 7, 12),
         (station_map(), 7, 6, 10, 12),
         (active_alerts(), 17, 6, 7, 21),

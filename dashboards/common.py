@@ -13,9 +13,11 @@ from typing import Any, Self
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import prometheus as pb
+from grafana_foundation_sdk.builders import stat, statetimeline, table
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import runtime as cogruntime
 from grafana_foundation_sdk.cog import variants as cogvariants
+from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 from psycopg import sql as psql
@@ -42,6 +44,7 @@ OK, BAD = "#00B050", "#FF0000"
 
 # Label selectors: the only place a feed or parameter label value is spelled.
 AIR, WATER, ENERGY = {"feed": "air"}, {"feed": "water"}, {"feed": "energy"}
+WASTEWATER = {"feed": "wastewater"}
 PM25_1H = {"feed": "air", "parameter": "pm25_1h"}
 WORKER_JOB = {"job": "envwatch-worker"}
 FIRING = {"alertstate": "firing"}
@@ -157,6 +160,71 @@ def water_mapping() -> list[dm.ValueMapping]:
 def big_text(value: int = 48, title: int = 20) -> cb.VizTextDisplayOptions:
     """Sizes for a wall display read from across a room."""
     return cb.VizTextDisplayOptions().title_size(title).value_size(value)
+
+
+def now_stat(
+    title: str,
+    expr: str,
+    unit: str = "none",
+    *,
+    legend: str = "",
+    text: tuple[int, int] = (48, 20),
+    sparkline: bool = True,
+) -> stat.Panel:
+    """The value of an instant Prometheus query on the colour of its threshold step, in a wall
+    display's sizes (``text``: value and title), with its sparkline or without."""
+    panel = (
+        stat.Panel()
+        .title(title)
+        .datasource(PROMETHEUS)
+        .with_target(prom(expr, legend, instant=True))
+        .unit(unit)
+        .reduce_options(last_value())
+        .text(big_text(*text))
+        .color_mode(cm.BigValueColorMode.BACKGROUND)
+    )
+    return panel if sparkline else panel.graph_mode(cm.BigValueGraphMode.NONE)
+
+
+def category_timeline(
+    title: str, metric: str, mapping: list[dm.ValueMapping], colours: tuple[str, ...]
+) -> statetimeline.Panel:
+    """Each site's category number (water class, discharge grade) over time, by name and
+    colour."""
+    return (
+        statetimeline.Panel()
+        .title(title)
+        .datasource(PROMETHEUS)
+        .with_target(prom(metric, "{{site}}"))
+        .thresholds(category_thresholds(colours))
+        .mappings(mapping)
+        .color_scheme(db.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS))
+        .show_value(cm.VisibilityMode.AUTO)
+    )
+
+
+def exceeding_table(title: str, query: str, rename: dict[str, str]) -> table.Panel:
+    """The rows of a query of items over their limits, its columns renamed; none is good news."""
+    return (
+        table.Panel()
+        .title(title)
+        .datasource(POSTGRES)
+        .with_target(sql(query))
+        .with_transformation(organize(rename))
+        .no_value("无超标")
+    )
+
+
+def category_cells(
+    mapping: list[dm.ValueMapping], colours: tuple[str, ...]
+) -> list[dm.DynamicConfigValue]:
+    """A table column of category numbers (water class, discharge grade) shown as their
+    names on their colours."""
+    return [
+        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
+        dm.DynamicConfigValue(id_val="mappings", value=mapping),
+        dm.DynamicConfigValue(id_val="thresholds", value=category_thresholds(colours).build()),
+    ]
 
 
 def last_value() -> cb.ReduceDataOptions:

@@ -17,10 +17,10 @@ from dashboards.common import (
     OK,
     PROMETHEUS,
     WORKER_JOB,
-    big_text,
     dashboard,
     last_value,
     layout,
+    now_stat,
     prom,
     sel,
     thresholds,
@@ -41,49 +41,38 @@ def series(title: str, unit: str, *queries: tuple[str, str]) -> timeseries.Panel
     return panel
 
 
-def now_stat(title: str, expr: str, unit: str, steps: Any) -> stat.Panel:
-    return (
-        stat.Panel()
-        .title(title)
-        .datasource(PROMETHEUS)
-        .with_target(prom(expr, instant=True))
-        .unit(unit)
-        .thresholds(steps)
-        .reduce_options(last_value())
-        .text(big_text(36, 16))
-        .color_mode(cm.BigValueColorMode.BACKGROUND)
-        .graph_mode(cm.BigValueGraphMode.NONE)
-    )
+def health_stat(title: str, expr: str, unit: str, steps: Any) -> stat.Panel:
+    return now_stat(title, expr, unit, text=(36, 16), sparkline=False).thresholds(steps)
 
 
 def stats() -> list[stat.Panel]:
     warn = AQI_COLOURS[2]
     return [
-        now_stat(
+        health_stat(
             "运行中的 worker",
             f"sum({sel('up', WORKER_JOB)})",
             "none",
             thresholds((None, BAD), (1, warn), (2, OK)),
         ),
-        now_stat(
+        health_stat(
             "距上次写库",
             "time() - max(envwatch_last_write_timestamp_seconds)",
             "s",
             thresholds((None, OK), (300, warn), (900, BAD)),
         ),
-        now_stat(
+        health_stat(
             "积压消息",
             "sum(envwatch_consumer_lag)",
             "short",
             thresholds((None, OK), (10000, warn), (100000, BAD)),
         ),
-        now_stat(
+        health_stat(
             "写库失败（1 小时）",
             "sum(increase(envwatch_db_write_errors_total[1h]))",
             "short",
             thresholds((None, OK), (1, warn), (10, BAD)),
         ),
-        now_stat(
+        health_stat(
             "停报站点（2 小时无数据）",
             "count(time() - envwatch_site_last_seen_timestamp_seconds > 7200) or vector(0)",
             "short",

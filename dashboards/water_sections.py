@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from grafana_foundation_sdk.builders import bargauge, stat, statetimeline, table
-from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
@@ -20,17 +19,19 @@ from dashboards.common import (
     BAD,
     MIXED,
     OK,
-    POSTGRES,
     PROMETHEUS,
     WATER_COLOURS,
     big_text,
     by_parameter,
-    category_thresholds,
+    category_cells,
+    category_timeline,
     dashboard,
     editions,
+    exceeding_table,
     join_on,
     last_value,
     layout,
+    now_stat,
     organize,
     prom,
     sel,
@@ -118,28 +119,11 @@ ORDER BY s.site_id, l.parameter
 """
 
 
-def class_cells() -> list[dm.DynamicConfigValue]:
-    return [
-        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
-        dm.DynamicConfigValue(id_val="mappings", value=water_mapping()),
-        dm.DynamicConfigValue(
-            id_val="thresholds", value=category_thresholds(WATER_COLOURS).build()
-        ),
-    ]
-
-
 def ratio_stat(title: str, expr: str, goal: float) -> stat.Panel:
     return (
-        stat.Panel()
-        .title(title)
-        .datasource(PROMETHEUS)
-        .with_target(prom(expr, instant=True))
-        .unit("percentunit")
+        now_stat(title, expr, "percentunit")
         .decimals(1)
         .thresholds(thresholds((None, BAD), (goal, OK)))
-        .reduce_options(last_value())
-        .text(big_text())
-        .color_mode(cm.BigValueColorMode.BACKGROUND)
     )
 
 
@@ -165,29 +149,14 @@ def by_level() -> bargauge.Panel:
 
 
 def class_timeline() -> statetimeline.Panel:
-    return (
-        statetimeline.Panel()
-        .title("各断面水质类别")
-        .datasource(PROMETHEUS)
-        .with_target(prom(CLASS, "{{site}}"))
-        .thresholds(category_thresholds(WATER_COLOURS))
-        .mappings(water_mapping())
-        .color_scheme(db.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS))
-        .show_value(cm.VisibilityMode.AUTO)
-    )
+    return category_timeline("各断面水质类别", CLASS, water_mapping(), WATER_COLOURS)
 
 
 def exceeding() -> table.Panel:
     rename = {"site": "断面", "name": "名称", "parameter": "参数", "value": "最新值"}
     rename |= {"limit_value": "目标类别限值", "target_class": "目标类别", "time": "采样时间"}
-    return (
-        table.Panel()
-        .title("超过目标类别的指标")
-        .datasource(POSTGRES)
-        .with_target(sql(exceeding_sql()))
-        .with_transformation(organize(rename))
-        .override_by_name("目标类别", class_cells())
-        .no_value("无超标")
+    return exceeding_table("超过目标类别的指标", exceeding_sql(), rename).override_by_name(
+        "目标类别", category_cells(water_mapping(), WATER_COLOURS)
     )
 
 
@@ -203,8 +172,8 @@ def boundary() -> table.Panel:
         .with_target(prom(sel(CLASS, BOUNDARY_LEVEL), ref_id="B", table=True))
         .with_transformation(join_on("site"))
         .with_transformation(organize(rename, hide))
-        .override_by_name("目标类别", class_cells())
-        .override_by_name("当前类别", class_cells())
+        .override_by_name("目标类别", category_cells(water_mapping(), WATER_COLOURS))
+        .override_by_name("当前类别", category_cells(water_mapping(), WATER_COLOURS))
     )
 
 

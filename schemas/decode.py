@@ -11,6 +11,7 @@ from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
+from typing import Any
 
 import msgspec
 
@@ -54,7 +55,7 @@ class FeedDecoder:
         self.feed = feed.name
         self.rules = rules
         self._message = msgspec.json.Decoder(model | list[model])  # type: ignore[valid-type]
-        self._single = msgspec.json.Decoder(model)
+        self._single: msgspec.json.Decoder[Any] = msgspec.json.Decoder(model)  # a Reading
         self._parts = msgspec.json.Decoder(list[msgspec.Raw])
         self._whole = msgspec.json.Decoder(msgspec.Raw)
         self._measured = tuple(q.attr for q in feed.quantities)
@@ -100,14 +101,13 @@ class FeedDecoder:
 
     def _decode_parts(self, raw: bytes, now: datetime, out: Decoded) -> Decoded:
         try:
-            is_batch = raw.lstrip()[:1] == b"["
-            parts = self._parts.decode(raw) if is_batch else self._whole.decode(raw)
+            single = raw.lstrip()[:1] != b"["
+            parts = [self._whole.decode(raw)] if single else self._parts.decode(raw)
         except msgspec.DecodeError as exc:
             reason = f"not valid JSON: {exc}; expected one reading object or an array of them"
             out.rejects.append(Reject(raw, reason, "malformed_json"))
             return out
-        single = not isinstance(parts, list)
-        for index, part in enumerate([parts] if single else parts):
+        for index, part in enumerate(parts):
             piece = bytes(part)
             try:
                 reading = self._single.decode(piece)

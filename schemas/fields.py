@@ -8,7 +8,7 @@ inside it that break a standard are judged later, never rejected.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 
 from msgspec import Meta
 
@@ -38,10 +38,11 @@ Status = Annotated[
 ]
 
 
-def quantity(lo: float, hi: float, unit: str, what: str) -> Any:
-    """A measured quantity: a float within its physical range, documented in the schema."""
-    return Annotated[float, Meta(ge=lo, le=hi, description=f"{what} ({unit})")]
+def measure(lo: float, hi: float, unit: str, what: str) -> Meta:
+    """The constraint of a measured quantity, ``Annotated[float, measure(...)]``: a float
+    within its physical range, documented in the schema."""
+    return Meta(ge=lo, le=hi, description=f"{what} ({unit})")
 
 
-Ug = quantity(0, 5000, "µg/m³", "concentration")
-Mg = quantity(0, 200, "mg/m³", "concentration")
+Ug = Annotated[float, measure(0, 5000, "µg/m³", "concentration")]
+Mg = Annotated[float, measure(0, 200, "mg/m³", "concentration")]

@@ -43,55 +43,21 @@ class County:
     sample: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Plant:
-    """An urban wastewater treatment plant, judged against GB 18918-2002 at its effluent.
-
-    The register row of the wastewater feed; it moves to that feed's contract module
-    (``schemas/feeds/wastewater.py``, register ``plants.csv``) when the feed is added."""
-
-    id: str
-    name_zh: str
-    county: str
-    lat: float
-    lon: float
-    capacity_m3_d: float
-    built: date  # GB 18918 Table 1 sets TP by whether a plant was built before 2006-01-01
-    required_grade: Literal["1A", "1B"]
-    interval_s: int
-    sample: bool
-    mn: str | None = None  # its HJ 212 data logger: MN and access password
-    pw: str | None = None
-
-    def problem(self, counties: object) -> tuple[str, str] | None:
-        return None
-
-
-PLANTS = "plants.csv"
-WASTEWATER = "wastewater"
-
-
 @dataclass(frozen=True)
 class Reference:
     """Everything in the register: counties by code, and each feed's sites by id."""
 
     counties: Mapping[str, County]
     by_feed: Mapping[str, Mapping[str, Any]]
-    plants: Mapping[str, Plant]
 
     def loggers(self) -> dict[str, tuple[str, Any]]:
-        """MN -> (feed, site) of every site with an HJ 212 data logger (plants as
-        ``wastewater``)."""
+        """MN -> (feed, site) of every site with an HJ 212 data logger."""
         return {
             site.mn: (feed, site)
-            for feed, sites in self.registers().items()
+            for feed, sites in self.by_feed.items()
             for site in sites.values()
             if getattr(site, "mn", None)
         }
-
-    def registers(self) -> dict[str, Mapping[str, Any]]:
-        """Every register's sites by feed name: the feeds' and the plants'."""
-        return {**self.by_feed, WASTEWATER: self.plants}
 
     def sites(self, feed: str) -> Mapping[str, Any]:
         """The sites of a feed; KeyError naming the known feeds otherwise."""
@@ -203,16 +169,15 @@ def load_reference(directory: Path | None = None, feeds: Mapping[str, Feed] = FE
                 for name, feed in feeds.items()
             }
         ),
-        plants=MappingProxyType(_load(directory / PLANTS, Plant, counties)),
     )
-    _check_loggers(reference, {**{n: f.register for n, f in feeds.items()}, WASTEWATER: PLANTS})
+    _check_loggers(reference, {name: feed.register for name, feed in feeds.items()})
     return reference
 
 
 def _check_loggers(reference: Reference, files: Mapping[str, str]) -> None:
     """An MN names one logger: it may stand on one site of the whole register only."""
     seen: dict[str, str] = {}
-    for feed, sites in reference.registers().items():
+    for feed, sites in reference.by_feed.items():
         for site in sites.values():
             mn = getattr(site, "mn", None)
             if mn is None:

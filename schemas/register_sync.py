@@ -35,7 +35,7 @@ def sync_register(url: str, directory: Path | None = None) -> int:
     """Returns the number of sites in the register."""
     reference = load_reference(directory)
     site_rows = []
-    for feed, sites in reference.registers().items():
+    for feed, sites in reference.by_feed.items():
         for site in sites.values():
             attrs = {
                 k: v for k, v in dataclasses.asdict(site).items() if k not in _COMMON | _SECRET

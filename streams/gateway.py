@@ -149,8 +149,9 @@ class Gateway:
             )
         if logger.feed not in self._converters:
             raise UnknownMnError(
-                f"MN={packet.mn} belongs to {logger.feed} site {logger.site}, a feed this "
-                "gateway does not carry yet"
+                f"MN={packet.mn} belongs to {logger.feed} site {logger.site}, but the factor "
+                f"table (schemas/hj212/factors.toml) has no [{logger.feed}] section; ask the "
+                "bureau to add the feed's factor codes"
             )
 
     async def _reject(

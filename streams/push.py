@@ -150,17 +150,18 @@ def _cell(text: str) -> Any:
         return text
 
 
-def site_key(raw: bytes) -> bytes | None:
-    """The site id of a raw line, for keying a message the pusher was told not to check."""
+def site_key(raw: bytes, feed: str) -> bytes | None:
+    """The site id of a raw line of the feed, for keying a message the pusher was told not
+    to check."""
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
     first = obj[0] if isinstance(obj, list) and obj else obj
     if isinstance(first, dict):
-        for name in ("station_id", "section_id", "unit_id"):
-            if isinstance(first.get(name), str):
-                return str(first[name]).encode()
+        site = first.get(FEEDS[feed].site_field)
+        if isinstance(site, str):
+            return site.encode()
     return None
 
 
@@ -192,7 +193,7 @@ class Pusher:
         for number, raw in lines:
             self.report.lines += 1
             if self.decoder is None:
-                self._send(site_key(raw), raw, 1)
+                self._send(site_key(raw, self.feed), raw, 1)
             else:
                 decoded = self.decoder.decode(raw, now)
                 for reject in decoded.rejects:

@@ -2,41 +2,35 @@
 
 Pure: no Kafka, no clock, no I/O (``streams/simulate_run.py`` drives it). Each site reports at
 multiples of its ``interval_s`` counted from local midnight, China Standard Time (UTC+8, no
-daylight saving). An air reading's ``ts`` is the end of its hour; an energy reading covers
-``[period_end - interval, period_end)`` and falls due at ``period_end``. Every value is a pure
+daylight saving). A reading's time is the end of its period (a feed with two timestamps, as
+energy's, covers ``[end - interval, end)``) and falls due then. Every value is a pure
 function of (seed, site, step), so the output for a time range does not depend on how the range
 is chunked. Payloads are JSON-ready dicts with the wire names of the feed structs
 (``schemas/feeds``).
 
-The physics lives in ``simulate_air``, ``simulate_water`` and ``simulate_energy``; faults in
-``simulate_faults``; the hashed randomness in ``simulate_random``.
+Each feed's physics is a module named after it, ``streams/simulate_<feed>.py``, found through
+the registry: its ``values(world, site, step)`` gives one reading's unrounded values, its
+``DECIMALS`` how instruments round them, and its ``FLATLINE`` and ``SPIKES`` which quantities
+the instrument faults of ``simulate_faults`` hit. A feed without such a module is not
+simulated. The hashed randomness is in ``simulate_random``.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from importlib import import_module
+from types import ModuleType
 from typing import Any
 
 from schemas.feeds import FEEDS
-from schemas.feeds.air import Station
-from schemas.feeds.water import Section
-from schemas.reference import Reference
-from streams.simulate_air import Haze, air_values
-from streams.simulate_energy import energy_values
+from schemas.reference import County, Reference
 from streams.simulate_faults import FaultRates, Faults
 from streams.simulate_random import Noise
-from streams.simulate_water import water_values
 
 CST = timezone(timedelta(hours=8))
 LOCAL_EPOCH = datetime(1970, 1, 1, tzinfo=CST)
-# Decimal places as instruments and meters report them.
-DECIMALS = {
-    "pm25": 1, "pm10": 1, "so2": 1, "no2": 1, "o3": 1, "co": 3,
-    "ph": 2, "do": 2, "codmn": 2, "nh3n": 3, "tp": 3, "tn": 2, "temp": 1,
-    "electricity_kwh": 0, "natural_gas_m3": 0, "heat_gj": 1, "output_10k_yuan": 1,
-}  # fmt: skip
 Reading = tuple[str, str, dict[str, Any]]
 
 
@@ -46,6 +40,7 @@ class SimConfig:
 
     haze_rate: float = 1.0  # multiplies the seasonal chance of a haze episode
     water_events_per_year: float = 4.0  # degradation events per section per year
+    plant_upsets_per_year: float = 6.0  # process upsets per wastewater plant per year
     faults: FaultRates = field(default_factory=FaultRates)
 
     @classmethod
@@ -56,12 +51,38 @@ class SimConfig:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class World:
+    """What every feed's physics draws on: the randomness, the rates, the city's counties."""
+
+    noise: Noise
+    config: SimConfig
+    counties: tuple[County, ...]  # by code
+
+    def moment(self, site: Any, step: int) -> tuple[float, datetime]:
+        """(hours since the local epoch, local time) of the end of a site's ``step``-th period."""
+        seconds = step * site.interval_s
+        return seconds / 3600, LOCAL_EPOCH + timedelta(seconds=seconds)
+
+    @staticmethod
+    def local(hours: float) -> datetime:
+        """The local time ``hours`` after the local epoch."""
+        return LOCAL_EPOCH + timedelta(hours=hours)
+
+
+def physics(feed: str) -> ModuleType | None:
+    """The feed's physics module, ``streams.simulate_<feed>``; None if it has none."""
+    name = f"{__package__}.simulate_{feed}"
+    try:
+        return import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
+
 # Physical range of every measured quantity of each feed, keyed by wire name.
 BOUNDS = {name: {q.wire: (q.lo, q.hi) for q in feed.quantities} for name, feed in FEEDS.items()}
-
-
-def _month_of_hour(hour: int) -> int:
-    return (LOCAL_EPOCH + timedelta(hours=hour)).month
 
 
 def _aware(when: datetime) -> datetime:
@@ -71,17 +92,18 @@ def _aware(when: datetime) -> datetime:
 
 
 class Simulator:
-    """Readings of every registered site, deterministic for a seed."""
+    """Readings of every registered site of a feed with physics, deterministic for a seed."""
 
     def __init__(self, reference: Reference, seed: int, config: SimConfig | None = None) -> None:
         self.reference, self.seed = reference, seed
         self.config = config or SimConfig()
-        self.noise = Noise(seed)
-        self.faults = Faults(self.noise, self.config.faults)
         counties = sorted(reference.counties.values(), key=lambda c: c.code)
-        self.haze = Haze(self.noise, counties, self.config.haze_rate, _month_of_hour)
+        self.world = World(Noise(seed), self.config, tuple(counties))
+        self.faults = Faults(self.world.noise, self.config.faults)
+        found = {feed: physics(feed) for feed in FEEDS}
+        self.physics: Mapping[str, ModuleType] = {f: m for f, m in found.items() if m}
         self._sites = [
-            (feed, site) for feed in FEEDS for site in reference.sites(feed).values()
+            (feed, site) for feed in self.physics for site in reference.sites(feed).values()
         ]  # fmt: skip
 
     def readings_between(self, start: datetime, end: datetime) -> list[Reading]:
@@ -104,40 +126,30 @@ class Simulator:
         site = self.reference.site(feed, site_id)
         if self.faults.silent(site_id, step, site.interval_s):
             return None
-        values = self._values(site, step)
-        since, stuck = self.faults.stuck_since(feed, site_id, step, site.interval_s)
+        model = self.physics[feed]
+        values = model.values(self.world, site, step)
+        since, stuck = self.faults.stuck_since(model.FLATLINE, site_id, step, site.interval_s)
         if stuck:
-            values[stuck] = self._values(site, since)[stuck]
-        spike = self.faults.spike(feed, site_id, step)
+            values[stuck] = model.values(self.world, site, since)[stuck]
+        spike = self.faults.spike(model.SPIKES, site_id, step)
         if spike and spike[0] in values and spike[0] != stuck:
             values[spike[0]] *= spike[1]
         return self._payload(feed, site, step, values)
 
-    def _values(self, site: Any, step: int) -> dict[str, float]:
-        """Clean (fault-free, unrounded) values of one reading."""
-        seconds = step * site.interval_s
-        hours, local = seconds / 3600, LOCAL_EPOCH + timedelta(seconds=seconds)
-        if isinstance(site, Station):
-            boost = self.haze.boost(site, math.floor(hours))
-            return air_values(self.noise, site, hours, local, boost)
-        if isinstance(site, Section):
-            events = self.config.water_events_per_year
-            return water_values(self.noise, site, hours, local, events)
-        day = (local - timedelta(seconds=site.interval_s)).date()  # the metered period's day
-        per_day = energy_values(self.noise, site, day)
-        return {k: v * site.interval_s / 86400 for k, v in per_day.items()}
-
-    def _payload(self, feed: str, site: Any, step: int, values: dict[str, float]) -> dict:
+    def _payload(self, feed: str, site: Any, step: int, values: dict[str, Any]) -> dict:
+        """The reading's message: its site, its time(s), its values as instruments round
+        them within their physical range, and whatever else its physics says (air's period)."""
         end = LOCAL_EPOCH + timedelta(seconds=step * site.interval_s)
-        payload: dict[str, Any] = {FEEDS[feed].site_field: site.id}
-        if feed == "energy":
-            start = end - timedelta(seconds=site.interval_s)
-            payload |= {"period_start": start.isoformat(), "period_end": end.isoformat()}
-        else:
-            payload["ts"] = end.isoformat()
-        if feed == "air":
-            payload["period"] = "1h"
+        contract = FEEDS[feed]
+        payload: dict[str, Any] = {contract.site_field: site.id}
+        times = [c.attr for c in contract.columns if c.kind == "time"]
+        if len(times) == 2:  # a period: its start and its end
+            payload[times[0]] = (end - timedelta(seconds=site.interval_s)).isoformat()
+        payload[times[-1]] = end.isoformat()
+        bounds, decimals = BOUNDS[feed], self.physics[feed].DECIMALS
         for name, value in values.items():
-            lo, hi = BOUNDS[feed][name]
-            payload[name] = min(max(round(value, DECIMALS.get(name, 3)), lo), hi)
+            if name in bounds:
+                lo, hi = bounds[name]
+                value = min(max(round(value, decimals.get(name, 3)), lo), hi)
+            payload[name] = value
         return payload

@@ -11,11 +11,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from schemas.feeds.air import Station
 from schemas.reference import County
 from streams.simulate_random import Noise
 
+if TYPE_CHECKING:
+    from streams.simulate import World
+
+# Decimal places as instruments report them (the rest: three).
+DECIMALS = {"pm25": 1, "pm10": 1, "so2": 1, "no2": 1, "o3": 1, "co": 3}
+# The quantities a stuck analyser or a spike hits; a spike's multiple of the true value.
+FLATLINE = ("pm25", "pm10", "so2", "no2", "o3", "co")
+SPIKES = (("pm25", 6, 12), ("pm10", 5, 10), ("so2", 10, 30), ("no2", 5, 10), ("co", 5, 15))
 HAZE_BLOCK_H = 120  # haze episodes last 1.5 to 5 days
 # Chance that a haze episode starts in a 5-day block, by the block's month (before haze_rate).
 HAZE_CHANCE = {11: 0.2, 12: 0.4, 1: 0.4, 2: 0.25, 3: 0.1, 4: 0.03, 10: 0.06}
@@ -102,3 +111,13 @@ def air_values(
     co = (0.62 + 0.22 * winter) * (1.0 + 0.25 * (rush - 1.0)) * (0.85 + 0.3 * site[4])
     co *= math.exp(0.2 * weather) * jitter(4, 0.05) * (1.0 + 0.4 * haze)
     return {"pm25": pm25, "pm10": pm10, "so2": so2, "no2": no2, "o3": o3, "co": co}
+
+
+def values(world: World, station: Station, step: int) -> dict[str, Any]:
+    """The station's ``step``-th hourly reading: its concentrations, under the city's haze."""
+    hours, local = world.moment(station, step)
+    haze = Haze(
+        world.noise, list(world.counties), world.config.haze_rate, lambda h: world.local(h).month
+    )
+    boost = haze.boost(station, math.floor(hours))
+    return {"period": "1h", **air_values(world.noise, station, hours, local, boost)}

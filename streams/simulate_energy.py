@@ -10,10 +10,20 @@ intensity quota, drifting enough to breach the quota at times.
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from schemas.feeds.energy import EnergyUnit
 from streams.simulate_random import Noise
+
+if TYPE_CHECKING:
+    from streams.simulate import World
+
+# Decimal places as meters report them (the rest: three).
+DECIMALS = {"electricity_kwh": 0, "natural_gas_m3": 0, "heat_gj": 1, "output_10k_yuan": 1}
+# The quantities a stuck meter or a spike hits; a spike's multiple of the true value.
+FLATLINE = ("electricity_kwh",)
+SPIKES = (("electricity_kwh", 10, 30),)
 
 # Standard coal per physical unit (tce), GB/T 2589-2008 Appendix A; electricity at its
 # equivalent (calorific) value; natural gas at the gas-field value.
@@ -88,3 +98,11 @@ def energy_values(noise: Noise, unit: EnergyUnit, day: date) -> dict[str, float]
     efficiency = 0.9 * math.exp(0.07 * noise.smooth(f"{uid}|efficiency", days, 20.0))
     values["output_10k_yuan"] = tce / (unit.intensity_quota_tce_per_10k_yuan * efficiency)
     return values
+
+
+def values(world: World, unit: EnergyUnit, step: int) -> dict[str, float]:
+    """The unit's ``step``-th metered period: its share of the day it falls in."""
+    _, end = world.moment(unit, step)
+    day = (end - timedelta(seconds=unit.interval_s)).date()  # the metered period's day
+    per_day = energy_values(world.noise, unit, day)
+    return {k: v * unit.interval_s / 86400 for k, v in per_day.items()}

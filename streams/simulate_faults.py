@@ -11,21 +11,14 @@ clean value unchanged: a fault-free simulator with the same seed is the ground t
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streams.simulate_random import Noise
 
-# Which quantity a fault hits, per feed, and the spike's multiple of the true value.
-FLATLINE_FIELDS = {
-    "air": ("pm25", "pm10", "so2", "no2", "o3", "co"),
-    "water": ("ph", "do", "codmn", "nh3n", "tp", "temp"),
-    "energy": ("electricity_kwh",),
-}
-SPIKES = {
-    "air": (("pm25", 6, 12), ("pm10", 5, 10), ("so2", 10, 30), ("no2", 5, 10), ("co", 5, 15)),
-    "water": (("nh3n", 10, 30), ("tp", 10, 30), ("codmn", 5, 10), ("do", 2.5, 3.0)),
-    "energy": (("electricity_kwh", 10, 30),),
-}
+# A spike: the quantity it hits and the range of its multiple of the true value. Which
+# quantities faults hit is each feed's physics' (its FLATLINE and SPIKES).
+Spike = tuple[str, float, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,22 +46,24 @@ class Faults:
         lo, hi = _steps(self.rates.silence_hours, interval_s, 1)
         return bool(chance and self.noise.episodes(f"{site_id}|silence", step, chance, lo, hi))
 
-    def stuck_since(self, feed: str, site_id: str, step: int, interval_s: int) -> tuple[int, str]:
-        """(first step, field) of a flat-line covering ``step``, or (step, "") if none.
+    def stuck_since(
+        self, fields: Sequence[str], site_id: str, step: int, interval_s: int
+    ) -> tuple[int, str]:
+        """(first step, field) of a flat-line of one of ``fields`` covering ``step``, or
+        (step, "") if none.
 
         The first step of the episode carries the true value; the later ones repeat it."""
         chance = self.rates.flatline_per_day * interval_s / 86400
         lo, hi = _steps(self.rates.flatline_hours, interval_s, 2)
-        if chance:
+        if chance and fields:
             for ep in self.noise.episodes(f"{site_id}|flatline", step, chance, lo, hi):
-                fields = FLATLINE_FIELDS[feed]
                 return ep.start, fields[int(ep.u[0] * len(fields))]
         return step, ""
 
-    def spike(self, feed: str, site_id: str, step: int) -> tuple[str, float] | None:
-        """(field, multiple) when this reading carries a spike."""
+    def spike(self, spikes: Sequence[Spike], site_id: str, step: int) -> tuple[str, float] | None:
+        """(field, multiple) when this reading carries a spike of one of ``spikes``."""
         u = self.noise.uniforms(site_id, "spike", step)
-        if u[0] >= self.rates.spike_rate:
+        if u[0] >= self.rates.spike_rate or not spikes:
             return None
-        field, lo, hi = SPIKES[feed][int(u[1] * len(SPIKES[feed]))]
+        field, lo, hi = spikes[int(u[1] * len(spikes))]
         return field, lo + (hi - lo) * u[2]

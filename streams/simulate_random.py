@@ -48,6 +48,9 @@ class Episode:
         return max(0.0, min(1.0, x / rise if rise else 1.0, (1.0 - x) / fall if fall else 1.0))
 
 
+Sizes = tuple[float, float, float]  # of a drift's slow and fast wander and its scatter
+
+
 class Noise:
     """Deterministic draws for one simulator seed."""
 
@@ -71,6 +74,15 @@ class Noise:
         s = f * f * (3.0 - 2.0 * f)
         a, b = _gauss(self.seed, f"{key}|knot|{k}"), _gauss(self.seed, f"{key}|knot|{k + 1}")
         return (a * (1.0 - s) + b * s) / math.hypot(1.0 - s, s)  # keep unit variance
+
+    def drift(
+        self, key: str, t: float, white: float, scales: tuple[float, float], sizes: Sizes
+    ) -> float:
+        """A factor wandering around 1: slow and fast smooth noise over ``scales`` units of
+        ``t``, and a scatter of ``white`` (a uniform draw), each of its size in ``sizes``."""
+        slow = self.smooth(f"{key}|slow", t, scales[0])
+        fast = self.smooth(f"{key}|fast", t, scales[1])
+        return math.exp(sizes[0] * slow + sizes[1] * fast + sizes[2] * (2.0 * white - 1.0))
 
     def episodes(
         self,

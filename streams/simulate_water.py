@@ -11,9 +11,19 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from schemas.feeds.water import Section
 from streams.simulate_random import Noise
+
+if TYPE_CHECKING:
+    from streams.simulate import World
+
+# Decimal places as the analysers report them.
+DECIMALS = {"ph": 2, "do": 2, "codmn": 2, "nh3n": 3, "tp": 3, "tn": 2, "temp": 1}
+# The quantities a stuck analyser or a spike hits; a spike's multiple of the true value.
+FLATLINE = ("ph", "do", "codmn", "nh3n", "tp", "temp")
+SPIKES = (("nh3n", 10, 30), ("tp", 10, 30), ("codmn", 5, 10), ("do", 2.5, 3.0))
 
 # GB 3838-2002 Table 1 limits for classes I..V (mg/L).
 CODMN = (2.0, 4.0, 6.0, 10.0, 15.0)
@@ -42,9 +52,7 @@ def water_values(
 
     def drift(name: str, i: int) -> float:
         """Slow and fast wandering around the section's level, plus sampling scatter."""
-        slow = noise.smooth(f"{sid}|{name}|slow", hours, 96.0)
-        fast = noise.smooth(f"{sid}|{name}|fast", hours, 8.0)
-        return math.exp(0.12 * slow + 0.15 * fast + 0.07 * (2.0 * white[i] - 1.0))
+        return noise.drift(f"{sid}|{name}", hours, white[i], (96.0, 8.0), (0.12, 0.15, 0.07))
 
     tp_limits = TP_LAKE if lake else TP_RIVER
     codmn = CODMN[c] * (0.45 + 0.3 * level[0]) * (1 + 0.1 * summer) * drift("codmn", 0)
@@ -79,3 +87,9 @@ def water_values(
     ph = 7.3 + algae + 0.15 * math.cos(2 * math.pi * (h - 15) / 24)
     ph += 0.12 * noise.smooth(f"{sid}|ph", hours, 48.0) - 0.2 * oxygen_demand
     return {"ph": ph, "do": do, "codmn": codmn, "nh3n": nh3n, "tp": tp, "tn": tn, "temp": temp}
+
+
+def values(world: World, section: Section, step: int) -> dict[str, float]:
+    """The section's ``step``-th sample."""
+    hours, local = world.moment(section, step)
+    return water_values(world.noise, section, hours, local, world.config.water_events_per_year)

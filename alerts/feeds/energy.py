@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from alerts.judge import Context, Outcome, SiteState, key, newer, start
 from alerts.standards import energy
 from alerts.standards.editions import NoEditionError, in_force
-from alerts.validity import invalid, service
+from alerts.validity import invalid, service, valid_values
 from schemas.feeds import FEEDS
 from schemas.feeds.energy import EnergyReading, EnergyUnit
 
@@ -51,11 +51,7 @@ def judge(
     out, alerts = start(state, "energy", unit.id, unit.county, context)
     for reading, stamp in newer(state, readings, _END, out):
         bad = invalid(reading.flags)  # values flagged invalid count as missing
-        amounts = {
-            c: v
-            for c, v in zip(CARRIERS, AMOUNTS(reading), strict=True)
-            if v is not None and c not in bad
-        }
+        amounts = valid_values(CARRIERS, AMOUNTS(reading), bad)
         output = None if "output_10k_yuan" in bad else reading.output_10k_yuan
         state.values.update(amounts)
         if output is not None:

@@ -21,7 +21,7 @@ from alerts.judge import Alerts, Context, Outcome, SiteState, key, newer, start
 from alerts.standards import ReadingError, water_class
 from alerts.standards.editions import NoEditionError, in_force
 from alerts.summaries import SectionClass
-from alerts.validity import invalid, service
+from alerts.validity import invalid, service, valid_values
 from schemas.feeds import FEEDS
 from schemas.feeds.water import Section, WaterReading
 
@@ -104,11 +104,7 @@ def judge(
     out, alerts = start(state, "water", section.id, section.county, context)
     for reading, stamp in newer(state, readings, _TS, out):
         bad = invalid(reading.flags)  # values flagged invalid count as missing
-        values = {
-            w: v
-            for w, v in zip(WIRE, VALUES(reading), strict=True)
-            if v is not None and w not in bad
-        }
+        values = valid_values(WIRE, VALUES(reading), bad)
         state.values.update(values)
         if reading.temp is not None and "temp" not in bad:
             state.values["temp"] = reading.temp

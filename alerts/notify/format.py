@@ -26,18 +26,27 @@ from typing import Any
 from urllib.parse import quote_plus, urldefrag
 
 from alerts.notify.standing import standing
+from alerts.standards import discharge
+from alerts.standards.editions import all_editions
 
 CITY_ZH = "金华"
 BEIJING = timezone(timedelta(hours=8), "CST")
 SEVERITY_ZH = {"critical": "严重", "warning": "警告", "info": "提示", "none": "心跳"}
 CLASS_ZH = {1: "Ⅰ类", 2: "Ⅱ类", 3: "Ⅲ类", 4: "Ⅳ类", 5: "Ⅴ类", 6: "劣Ⅴ类"}
+# A wastewater plant's grade numbers (1 一级A, ...), by the newest edition of GB 18918 shipped.
+GRADE_ZH = dict(
+    enumerate(
+        discharge.grade_labels([e for e in all_editions() if e.family == discharge.FAMILY][-1]),
+        start=1,
+    )
+)
 PARAMETER_ZH = {
     "aqi": "AQI", "pm25_1h": "PM2.5（1小时）", "pm25_24h": "PM2.5（24小时均值）",
     "pm10_1h": "PM10（1小时）", "pm10_24h": "PM10（24小时均值）", "so2_1h": "SO₂（1小时）",
     "no2_1h": "NO₂（1小时）", "o3_1h": "O₃（1小时）", "o3_8h": "O₃（8小时）",
     "co_1h": "CO（1小时）", "ph": "pH", "do": "溶解氧", "codmn": "高锰酸盐指数",
     "cod": "化学需氧量", "bod5": "五日生化需氧量",
-    "nh3n": "氨氮", "tp": "总磷", "tn": "总氮", "fecal_coliform": "粪大肠菌群",
+    "nh3n": "氨氮", "tp": "总磷", "tn": "总氮", "fecal_coliform": "粪大肠菌群", "ss": "悬浮物",
     "intensity": "能耗强度", "consumption_ytd": "年度累计能耗",
     "overall": "全部断面", "national": "国控断面", "provincial": "省控断面",
     "county_boundary": "县（市）交接断面",
@@ -101,7 +110,8 @@ def duration_zh(seconds: float) -> str:
 
 
 def quantity(raw: str, unit: str) -> str:
-    """An annotation value with its unit; water classes as Roman numerals, seconds as a span."""
+    """An annotation value with its unit; water classes as Roman numerals, wastewater grades
+    by name, seconds as a span."""
     try:
         value = float(raw)
     except ValueError:
@@ -110,6 +120,8 @@ def quantity(raw: str, unit: str) -> str:
         return raw
     if unit == "类" and int(value) in CLASS_ZH:
         return CLASS_ZH[int(value)]
+    if unit == "级" and int(value) in GRADE_ZH:
+        return GRADE_ZH[int(value)]
     if unit == "s":
         return duration_zh(value)
     spaced = unit and unit != "%" and unit[0] < "\u2e80"  # "80 µg/m³", "72%", "3吨标准煤"

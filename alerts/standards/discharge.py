@@ -7,7 +7,7 @@ limit when the water is cold (at or below 12 °C) and TP a higher one for plants
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
@@ -16,6 +16,7 @@ from alerts.standards import Number, ReadingError, exact, water_value
 from alerts.standards.editions import Edition, resolve
 
 FAMILY = "discharge"
+_LEVEL_ZH = {"1": "一级", "2": "二级", "3": "三级"}  # the standard's grade levels, as named
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,23 @@ class DischargeVerdict:
     edition: str
 
 
+def items(ed: Edition) -> tuple[str, ...]:
+    """The items the edition's table limits, in its order."""
+    return tuple(item for item, rule in ed.data.items() if isinstance(rule, Mapping))
+
+
+def grade_number(grades: Sequence[str], grade: str | None) -> int:
+    """A grade as a number: 1 for the strictest, one past the loosest for none (a plant's
+    grade as the judgement exports it, comparable with its required grade)."""
+    return len(grades) + 1 if grade is None else list(grades).index(grade) + 1
+
+
+def grade_labels(ed: Edition) -> tuple[str, ...]:
+    """The Chinese names of the grade numbers: 一级A, 一级B, then 劣于一级B for none."""
+    names = [_LEVEL_ZH[grade[:-1]] + grade[-1] for grade in ed.data["grades"]]
+    return (*names, f"劣于{names[-1]}")
+
+
 def grade_limits(
     ed: Edition, grade: str, water_temp: Fraction | None, built: date
 ) -> dict[str, Fraction | tuple[Fraction, Fraction]]:
@@ -46,9 +64,8 @@ def grade_limits(
         raise ReadingError(f"unknown grade {grade!r}; expected one of {', '.join(grades)}")
     at = grades.index(grade)
     limits: dict[str, Fraction | tuple[Fraction, Fraction]] = {}
-    for item, rule in ed.data.items():
-        if not isinstance(rule, Mapping):
-            continue
+    for item in items(ed):
+        rule = ed.data[item]
         if "range" in rule:
             low, high = rule["range"]
             limits[item] = (Fraction(low), Fraction(high))

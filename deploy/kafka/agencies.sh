@@ -3,6 +3,9 @@
 #   envwatch          the pipeline: reads the feed topics, writes dead letters and alerts,
 #                     owns its consumer group and Faust's internal topics (prefix envwatch).
 #   agency-<feed>     one per agency: may write to its own feed topic envwatch.<feed> only.
+#                     The feeds are those of the registry: one per contract published in
+#                     schemas/feeds (<feed>.schema.json, generated from it), mounted at
+#                     $KAFKA_FEEDS_DIR.
 # Passwords come from the secret files (deploy/secrets): kafka_pipeline_password and
 # agency_<feed>_password; the admin logs in with kafka_admin_password.
 set -euo pipefail
@@ -10,6 +13,12 @@ here="$(dirname "$0")"
 source "$here/lib.sh"
 bin="${KAFKA_BIN:-/opt/kafka/bin}"
 server="${KAFKA_SERVER:-kafka:9092}"
+shopt -s nullglob
+schemas=("${KAFKA_FEEDS_DIR:-/etc/envwatch/feeds}"/*.schema.json)
+if (( ${#schemas[@]} == 0 )); then
+  echo "$0: no feed schemas in ${KAFKA_FEEDS_DIR:-/etc/envwatch/feeds}: mount schemas/feeds" >&2
+  exit 1
+fi
 run="$(mktemp -d)"
 trap 'rm -rf "$run"' EXIT
 admin="$run/admin.properties"
@@ -38,7 +47,8 @@ acl --allow-principal User:envwatch --operation All --resource-pattern-type pref
     --topic envwatch --group envwatch --transactional-id envwatch
 acl --allow-principal User:envwatch --operation Create --operation DescribeConfigs --cluster
 
-for feed in air water energy; do
+for schema in "${schemas[@]}"; do
+  feed="$(basename "$schema" .schema.json)"
   user "agency-$feed" "agency_${feed}_password"
   acl --allow-principal "User:agency-$feed" --operation Write --operation Describe \
       --topic "envwatch.$feed"

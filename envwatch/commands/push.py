@@ -1,4 +1,4 @@
-"""``envwatch push FILE --feed air|water|energy``: send an agency's file to its feed topic."""
+"""``envwatch push FILE --feed FEED``: send an agency's file to its feed topic."""
 
 from __future__ import annotations
 
@@ -42,7 +42,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from envwatch.progress import LateProgressBar
     from schemas.decode import FeedDecoder, Rules
-    from schemas.feeds import FEEDS
     from schemas.reference import load_reference
     from streams.kafka_config import kafka_python_config
     from streams.push import Pusher, count_lines, open_readings

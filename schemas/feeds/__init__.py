@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from schemas.feed import Feed
-from schemas.feeds import air, energy, water
+from schemas.feeds import air, energy, wastewater, water
 
 FEEDS: Mapping[str, Feed] = MappingProxyType(
-    {feed.name: feed for feed in (air.FEED, water.FEED, energy.FEED)}
+    {feed.name: feed for feed in (air.FEED, water.FEED, energy.FEED, wastewater.FEED)}
 )

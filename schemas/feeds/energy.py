@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
 from msgspec import Struct
 
 from schemas.feed import Feed
-from schemas.fields import PRELIMINARY, Flags, SiteId, Status, Timestamp, quantity
+from schemas.fields import PRELIMINARY, Flags, SiteId, Status, Timestamp, measure
 
 INDUSTRIES = frozenset(
     {"cement", "textile", "chemical", "power", "steel", "paper", "ceramics", "glass",
@@ -23,16 +24,16 @@ class EnergyReading(Struct, forbid_unknown_fields=True, kw_only=True):
     unit_id: SiteId
     period_start: Timestamp
     period_end: Timestamp
-    electricity_kwh: quantity(0, 1e10, "kWh", "electricity") | None = None
-    raw_coal_t: quantity(0, 1e7, "t", "raw coal") | None = None
-    coke_t: quantity(0, 1e7, "t", "coke") | None = None
-    natural_gas_m3: quantity(0, 1e10, "m³", "natural gas") | None = None
-    fuel_oil_t: quantity(0, 1e7, "t", "fuel oil") | None = None
-    gasoline_t: quantity(0, 1e7, "t", "gasoline") | None = None
-    diesel_t: quantity(0, 1e7, "t", "diesel") | None = None
-    lpg_t: quantity(0, 1e7, "t", "liquefied petroleum gas") | None = None
-    heat_gj: quantity(0, 1e9, "GJ", "purchased heat") | None = None
-    output_10k_yuan: quantity(0, 1e9, "10,000 yuan", "output value") | None = None
+    electricity_kwh: Annotated[float, measure(0, 1e10, "kWh", "electricity")] | None = None
+    raw_coal_t: Annotated[float, measure(0, 1e7, "t", "raw coal")] | None = None
+    coke_t: Annotated[float, measure(0, 1e7, "t", "coke")] | None = None
+    natural_gas_m3: Annotated[float, measure(0, 1e10, "m³", "natural gas")] | None = None
+    fuel_oil_t: Annotated[float, measure(0, 1e7, "t", "fuel oil")] | None = None
+    gasoline_t: Annotated[float, measure(0, 1e7, "t", "gasoline")] | None = None
+    diesel_t: Annotated[float, measure(0, 1e7, "t", "diesel")] | None = None
+    lpg_t: Annotated[float, measure(0, 1e7, "t", "liquefied petroleum gas")] | None = None
+    heat_gj: Annotated[float, measure(0, 1e9, "GJ", "purchased heat")] | None = None
+    output_10k_yuan: Annotated[float, measure(0, 1e9, "10,000 yuan", "output value")] | None = None
     flags: Flags | None = None
     status: Status = PRELIMINARY
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from msgspec import Struct, field
 
 from schemas.feed import Feed
-from schemas.fields import PRELIMINARY, Flags, SiteId, Status, Timestamp, quantity
+from schemas.fields import PRELIMINARY, Flags, SiteId, Status, Timestamp, measure
 
 
 class WaterReading(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -18,30 +18,32 @@ class WaterReading(Struct, forbid_unknown_fields=True, kw_only=True):
 
     section_id: SiteId
     ts: Timestamp
-    ph: quantity(0, 14, "dimensionless", "pH") | None = None
-    do: quantity(0, 25, "mg/L", "dissolved oxygen") | None = None
-    codmn: quantity(0, 500, "mg/L", "permanganate index") | None = None
-    cod: quantity(0, 5000, "mg/L", "chemical oxygen demand") | None = None
-    bod5: quantity(0, 2000, "mg/L", "BOD5") | None = None
-    nh3n: quantity(0, 500, "mg/L", "ammonia nitrogen") | None = None
-    tp: quantity(0, 100, "mg/L", "total phosphorus") | None = None
-    tn: quantity(0, 500, "mg/L", "total nitrogen") | None = None
-    temp: quantity(-5, 45, "°C", "water temperature") | None = None
-    cu: quantity(0, 100, "mg/L", "copper") | None = None
-    zn: quantity(0, 100, "mg/L", "zinc") | None = None
-    fluoride: quantity(0, 100, "mg/L", "fluoride") | None = None
-    se: quantity(0, 10, "mg/L", "selenium") | None = None
-    arsenic: quantity(0, 10, "mg/L", "arsenic") | None = field(default=None, name="as")
-    hg: quantity(0, 1, "mg/L", "mercury") | None = None
-    cd: quantity(0, 10, "mg/L", "cadmium") | None = None
-    cr6: quantity(0, 10, "mg/L", "chromium (VI)") | None = None
-    pb: quantity(0, 10, "mg/L", "lead") | None = None
-    cyanide: quantity(0, 10, "mg/L", "cyanide") | None = None
-    phenol: quantity(0, 10, "mg/L", "volatile phenol") | None = None
-    petroleum: quantity(0, 100, "mg/L", "petroleum") | None = None
-    las: quantity(0, 100, "mg/L", "anionic surfactant") | None = None
-    sulfide: quantity(0, 100, "mg/L", "sulfide") | None = None
-    fecal_coliform: quantity(0, 1e9, "count/L", "fecal coliform") | None = None
+    ph: Annotated[float, measure(0, 14, "dimensionless", "pH")] | None = None
+    do: Annotated[float, measure(0, 25, "mg/L", "dissolved oxygen")] | None = None
+    codmn: Annotated[float, measure(0, 500, "mg/L", "permanganate index")] | None = None
+    cod: Annotated[float, measure(0, 5000, "mg/L", "chemical oxygen demand")] | None = None
+    bod5: Annotated[float, measure(0, 2000, "mg/L", "BOD5")] | None = None
+    nh3n: Annotated[float, measure(0, 500, "mg/L", "ammonia nitrogen")] | None = None
+    tp: Annotated[float, measure(0, 100, "mg/L", "total phosphorus")] | None = None
+    tn: Annotated[float, measure(0, 500, "mg/L", "total nitrogen")] | None = None
+    temp: Annotated[float, measure(-5, 45, "°C", "water temperature")] | None = None
+    cu: Annotated[float, measure(0, 100, "mg/L", "copper")] | None = None
+    zn: Annotated[float, measure(0, 100, "mg/L", "zinc")] | None = None
+    fluoride: Annotated[float, measure(0, 100, "mg/L", "fluoride")] | None = None
+    se: Annotated[float, measure(0, 10, "mg/L", "selenium")] | None = None
+    arsenic: Annotated[float, measure(0, 10, "mg/L", "arsenic")] | None = field(
+        default=None, name="as"
+    )
+    hg: Annotated[float, measure(0, 1, "mg/L", "mercury")] | None = None
+    cd: Annotated[float, measure(0, 10, "mg/L", "cadmium")] | None = None
+    cr6: Annotated[float, measure(0, 10, "mg/L", "chromium (VI)")] | None = None
+    pb: Annotated[float, measure(0, 10, "mg/L", "lead")] | None = None
+    cyanide: Annotated[float, measure(0, 10, "mg/L", "cyanide")] | None = None
+    phenol: Annotated[float, measure(0, 10, "mg/L", "volatile phenol")] | None = None
+    petroleum: Annotated[float, measure(0, 100, "mg/L", "petroleum")] | None = None
+    las: Annotated[float, measure(0, 100, "mg/L", "anionic surfactant")] | None = None
+    sulfide: Annotated[float, measure(0, 100, "mg/L", "sulfide")] | None = None
+    fecal_coliform: Annotated[float, measure(0, 1e9, "count/L", "fecal coliform")] | None = None
     flags: Flags | None = None
     status: Status = PRELIMINARY
 

@@ -31,6 +31,7 @@ UNITS: dict[str, tuple[str, float]] = {
     "°C": ("temperature", 1.0),
     "count/L": ("count per L", 1.0),
     "L/s": ("flow", 1.0),
+    "m³/h": ("flow", 1000 / 3600),
     "m³/d": ("flow", 1000 / 86400),
 }
 _UNIT_IN_DESCRIPTION = re.compile(r"\(([^()]+)\)$")
@@ -95,9 +96,3 @@ def load_factors(path: Path = PATH, feeds: Mapping[str, Feed] = FEEDS) -> dict[s
             raise ValueError(f"{path.name}: two codes fill the same {feed} field")
         tables[feed] = FeedFactors(feed, MappingProxyType(mapped), frozenset(section["ignore"]))
     return tables
-
-
-def listed_feeds(path: Path = PATH) -> list[str]:
-    """Every feed the table has a section for, served or not yet."""
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    return [feed for feed, section in raw.items() if isinstance(section, dict)]

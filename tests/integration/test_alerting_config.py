@@ -22,6 +22,7 @@ import yaml
 from alerts.notify.escalation import ESCALATED, LEVELS
 from alerts.notify.format import dingtalk_sign
 from envwatch.embedded import free_port
+from schemas.feeds import FEEDS
 from tests.support.monitoring import Alertmanager, Webhook
 from tests.support.relay import TOKEN, Robot, request
 from tests.support.services import wait_until
@@ -58,7 +59,7 @@ def test_promtool_unit_tests_pass(path: Path) -> None:
 def test_every_rule_file_has_its_unit_tests() -> None:
     tested = {f.stem.removesuffix("_test") for f in RULE_TESTS}
     assert {f.stem for f in RULE_FILES} == tested
-    assert {f.stem for f in RULE_FILES} >= {"air", "water", "energy", "targets", "data_quality"}
+    assert {f.stem for f in RULE_FILES} >= {*FEEDS, "targets", "data_quality"}  # one per feed
 
 
 def rules() -> Iterator[dict[str, Any]]:
@@ -120,6 +121,8 @@ def test_amtool_checks_the_alertmanager_config() -> None:
         ("alertname=AirAqiHeavy severity=critical county=yiwu site=air-yiwu-01", "oncall-critical"),
         ("alertname=AirAqiLight severity=warning county=yiwu site=air-yiwu-01", "oncall-warning"),
         ("alertname=DataOutOfRange severity=info county=yiwu site=air-yiwu-01", "archive"),
+        ("alertname=WastewaterOver1B severity=critical county=lanxi site=ww-lanxi-01",
+         "oncall-critical"),
         # An escalation keeps the labels of the alert it escalates; it goes by level, first.
         ("alertname=AlertEscalated escalated=AirAqiHeavy level=1 severity=critical county=yiwu "
          "site=air-yiwu-01", "duty-supervisor"),

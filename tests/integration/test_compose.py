@@ -29,6 +29,7 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import SecretStr
 
 from envwatch.embedded import free_port, stop_process, wait_until
+from schemas.feeds import FEEDS
 from streams.relay.config import config_from_settings
 from streams.settings import PREFIX, Settings, load_settings
 from tests.support.java_formats import jaas_options, load_properties
@@ -301,9 +302,7 @@ def test_scram_credential_files_are_in_the_format_kafka_configs_reads(tmp_path):
     users = [c for c in calls if c.tool == "kafka-configs.sh"]
     assert {c.args[c.args.index("--entity-name") + 1] for c in users} == {
         "envwatch",
-        "agency-air",
-        "agency-water",
-        "agency-energy",
+        *(f"agency-{feed}" for feed in FEEDS),
     }
     for call in users:
         user = call.args[call.args.index("--entity-name") + 1]
@@ -419,18 +418,24 @@ def test_each_envwatch_service_gets_only_the_settings_its_command_reads(stack):
             assert read, f"{name} ({command}) is given {variable} but never reads {setting}"
 
 
+SCHEMA = ".schema.json"  # a feed's published contract, named by its feed
+
+
 def _what_it_reads(service: dict) -> str:
-    """A service's settings and the files it mounts, with a script's `for feed in ...` loops
-    spelt out (agency_${feed}_password)."""
+    """A service's settings and the files it mounts, with a script's loop over the feed
+    schemas it mounts spelt out (agency_${feed}_password for each feed)."""
     texts = [str(v) for v in (service.get("environment") or {}).values()]
+    schemas = []
     for volume in service.get("volumes", []):
         source = ROOT / volume.split(":")[0]
         if volume.startswith("./"):
             files = source.rglob("*") if source.is_dir() else [source]
-            texts += [f.read_text() for f in files if f.is_file()]
+            files = [f for f in files if f.is_file() and "__pycache__" not in f.parts]
+            texts += [f.read_text() for f in files]
+            schemas += [f.name[: -len(SCHEMA)] for f in files if f.name.endswith(SCHEMA)]
     text = "\n".join(texts)
-    for feeds in re.findall(r"for feed in ([\w ]+);", text):
-        text += "".join(f"\n{text}".replace("${feed}", feed) for feed in feeds.split())
+    if re.search(r"for schema in .*schemas", text):
+        text += "".join(f"\n{text}".replace("${feed}", feed) for feed in schemas)
     return text
 
 

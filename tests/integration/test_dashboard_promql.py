@@ -20,10 +20,12 @@ from typing import Any
 import orjson
 import pytest
 
+from alerts.standards.editions import CST
 from dashboards.build import MODULES, as_dict
 from dashboards.command_centre import alert_states
 from envwatch.embedded import free_port
 from envwatch.summary import scrape
+from schemas.feeds import FEEDS
 from schemas.reference import load_reference
 from streams.relay.metrics import ACKNOWLEDGED as ACKNOWLEDGED_SERIES
 from streams.relay.metrics import ESCALATED as ESCALATED_SERIES
@@ -59,6 +61,15 @@ def _feed(settings: Settings) -> str:
     energy = {"unit_id": unit, "period_start": start.isoformat(), "period_end": end.isoformat()}
     energy |= {"electricity_kwh": 2.0e6, "raw_coal_t": 300.0, "output_10k_yuan": 1500.0}
     send.send(settings.topic("energy"), orjson.dumps(energy), key=unit.encode())
+    # Two samples of a plant's yesterday and one of today, which closes yesterday into its
+    # grade (local days, Beijing time).
+    plant = next(iter(ref.sites("wastewater")))
+    midnight = datetime.now(CST).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = max(datetime.now(CST).replace(microsecond=0), midnight + timedelta(seconds=1))
+    for ts in (midnight - timedelta(hours=2), midnight - timedelta(hours=1), today):
+        sample = {"plant_id": plant, "ts": ts.isoformat(), "cod": 32.0, "nh3n": 1.5, "tp": 0.3}
+        sample |= {"ph": 7.1, "temp": 16.0, "flow": 3500.0}
+        send.send(settings.topic("wastewater"), orjson.dumps(sample), key=plant.encode())
     send.send(settings.topic("air"), b"{not json", key=station.encode())
     send.flush()
     send.close()
@@ -129,7 +140,7 @@ def test_every_panel_expression_runs_on_prometheus(
     worker = start_worker(settings)
     station = _feed(settings)
     wait_until(lambda: worker.metric("envwatch_dead_letters_total") >= 1, 60, "a dead letter")
-    for feed in ("air", "water", "energy"):
+    for feed in FEEDS:
         wait_until(
             lambda f=feed: worker.metric("envwatch_readings_consumed_total", feed=f), 60, feed
         )

@@ -23,8 +23,14 @@ from tests.support.services import read_topic, wait_until
 REGISTER = load_reference()
 STATION = REGISTER.site("air", "air-wucheng-01")
 SECTION = REGISTER.site("water", "wq-hengjin-01")
+PLANT = REGISTER.site("wastewater", "ww-lanxi-01")  # required 1A, built 2004
 AIR = {"a34004": 35.0, "a34002": 60.0, "a21026": 8.0, "a21004": 25.0, "a05024": 90.0, "a21005": 0.7}
 WATER = {"w01001": 7.4, "w01009": 8.1, "w21003": 0.3, "w21011": 0.05, "w20111": 0.04}
+# A plant's effluent: COD 75 mg/L (over 1B's 60), the rest within 1A; flow 100 L/s.
+EFFLUENT = {
+    **{"w01018": 75.0, "w01017": 6.0, "w01012": 8.0, "w21001": 12.0, "w21003": 1.5},
+    **{"w21011": 0.3, "w01001": 7.2, "w02003": 400.0, "w01010": 18.5, "w00000": 100.0},
+}
 
 
 def expected_reply(packet: Packet) -> bytes:
@@ -161,14 +167,30 @@ def test_each_bad_packet_is_dead_lettered_with_its_reason_while_the_connection_l
         assert gateway.metric("envwatch_gateway_rejects_total", reason=code) == 1
 
 
-def test_a_gateway_packet_is_stored_by_the_worker(settings, start_gateway, start_worker, admin_db,
-                                                 window):  # fmt: skip
-    start_worker(settings)
+def test_a_stations_and_a_plants_packets_are_stored_and_judged_by_the_worker(
+    settings, start_gateway, start_worker, admin_db, window
+):
+    """An air station's hourly packet, and a wastewater plant's data logger (ST=32): two hourly
+    packets (2061) of one day and the next day's daily packet (2031), which closes the first
+    day. Each is stored in its feed's table at its period's end, the plant's closed day is
+    judged, and the city's share of plants meeting Grade 1A exported (at risk: the only plant
+    heard from meets neither grade)."""
+    worker = start_worker(settings)
     gateway = start_gateway(settings)
     t = window.astimezone(BEIJING).replace(hour=3)
     packet = data_packet(STATION.mn, STATION.pw, "2061", t, AIR)
     answer = asyncio.run(talk(gateway.port, [wire(packet)], 1))
     assert answer == expected_reply(packet)
+    day = window.astimezone(BEIJING).replace(hour=0)
+    sent = (("2061", 9, timedelta(hours=1)), ("2061", 10, timedelta(hours=1)))
+    sent += (("2031", 24, timedelta(days=1)),)
+    packets = [
+        data_packet(PLANT.mn, PLANT.pw, cn, day + timedelta(hours=h), EFFLUENT, st="32")
+        for cn, h, _ in sent
+    ]
+    answers = asyncio.run(talk(gateway.port, [wire(p) for p in packets], 3))
+    assert answers == b"".join(expected_reply(p) for p in packets)
+
     query = (
         "SELECT period, pm25, pm10, so2, no2, o3, co FROM air_readings"
         " WHERE site_id = %s AND ts = %s"
@@ -180,6 +202,30 @@ def test_a_gateway_packet_is_stored_by_the_worker(settings, start_gateway, start
     )
     print(f"\nlogger sent:      {wire(packet)!r}\ngateway answered: {answer!r}\nrow: {rows}")
     assert rows == [("1h", 35.0, 60.0, 8.0, 25.0, 90.0, 0.7)]
+    query = (
+        "SELECT ts, cod, bod5, ss, tn, nh3n, tp, ph, fecal_coliform, temp, flow, flags->>'cod'"
+        " FROM wastewater_readings WHERE site_id = %s AND ts > %s ORDER BY ts"
+    )
+    rows = wait_until(
+        lambda: (found := admin_db.execute(query, (PLANT.id, day)).fetchall()) and len(found) == 3
+        and found,
+        60,
+        "the plant's readings in the database",
+    )  # fmt: skip
+    print(f"plant's logger sent: {wire(packets[0])!r}\nrows: {rows}")
+    assert [r[0] for r in rows] == [day + timedelta(hours=h) + p for _, h, p in sent]
+    assert rows[0][1:] == (75.0, 6.0, 8.0, 12.0, 1.5, 0.3, 7.2, 400.0, 18.5, 360.0, "N")
+    wait_until(lambda: worker.metric("envwatch_wastewater_grade", site=PLANT.id) == 3, 60, "grade")
+    alert = {"condition": "wastewater_over_1b", "site": PLANT.id, "parameter": "cod"}
+    assert worker.metric("envwatch_alert_value", **alert) == 3
+    assert worker.metric("envwatch_reading_value", site=PLANT.id, parameter="cod_24h") == 75.0
+    assert gateway.metric("envwatch_gateway_readings_total", feed="wastewater") == 3
+    share = {"target": "plants_grade_1a_ratio"}
+    wait_until(lambda: worker.metric("envwatch_target_status", **share) == 1, 30, "the share")
+    assert (
+        worker.metric("envwatch_target_value", **share),
+        worker.metric("envwatch_target_goal", **share),
+    ) == (0, 1)
 
 
 CONNECTIONS = 1000

@@ -12,6 +12,7 @@ import msgspec
 import orjson
 import psycopg
 
+from alerts.standards.editions import CST
 from schemas.feeds.air import AirReading
 from streams.deadletter import decode_headers
 from streams.settings import Settings
@@ -61,7 +62,9 @@ def bad_lines(window: datetime) -> list[tuple[bytes, str]]:
     ]
 
 
-def push(settings: Settings, path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def push(
+    settings: Settings, path: Path, *extra: str, feed: str = "air"
+) -> subprocess.CompletedProcess[str]:
     env = {
         "ENVWATCH_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "ENVWATCH_TOPIC_PREFIX": settings.topic_prefix,
@@ -75,7 +78,7 @@ def push(settings: Settings, path: Path, *extra: str) -> subprocess.CompletedPro
             "push",
             str(path),
             "--feed",
-            "air",
+            feed,
             "--quiet",
             *extra,
         ],
@@ -158,7 +161,13 @@ def test_push_checks_each_line_and_sends_batches(
     wait_until(lambda: stored_rows(admin_db, window) == len(good), 60, "all good rows")
 
 
-def test_csv_file(settings, start_worker, admin_db, window, tmp_path):
+PLANT = "ww-jindong-01"  # required to meet 1A; built 2009, so TP's 1A limit is 0.5
+
+
+def test_csv_files_checked_and_unchecked(settings, start_worker, admin_db, window, tmp_path):
+    """An air file checked line by line; and a plant's file sent unchecked (--no-validate),
+    each line keyed by its plant: two samples of a day with TP at 0.8 (within 1B, over the
+    plant's 1A) and the next day's first, which closes the day over the plant's grade."""
     path = tmp_path / "air.csv"
     rows = ["station_id,ts,period,pm25,pm10,so2,no2,o3,co"]
     for h in range(24):
@@ -166,10 +175,36 @@ def test_csv_file(settings, start_worker, admin_db, window, tmp_path):
         rows.append(f"{STATIONS[1]},{ts},1h,{40 + h},80,,30,{60 + h},0.8")
     rows.append(f"{STATIONS[1]},{window.isoformat()},1h,-1,80,,30,60,0.8")
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    start_worker(settings)
+    midnight = window.astimezone(CST).replace(hour=0)
+    plant = tmp_path / "plant.csv"
+    rows = ["plant_id,ts,cod,nh3n,tp,ss,ph,temp,flow"]
+    for h in (12, 24, 25):
+        rows.append(
+            f"{PLANT},{(midnight + timedelta(hours=h)).isoformat()},28.5,1.2,0.8,7,7.1,17.5,1800"
+        )
+    plant.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    worker = start_worker(settings)
     result = push(settings, path)
     assert f"{path}:26: rejected: Expected `float` >= 0.0 - at `$.pm25`" in result.stdout
+    result = push(settings, plant, "--no-validate", feed="wastewater")
+    assert result.returncode == 0, result.stderr
     wait_until(lambda: stored_rows(admin_db, window) == 24, 60, "24 readings")
+
+    query = "SELECT count(*), min(tp), max(flow) FROM wastewater_readings"
+    query += " WHERE site_id = %s AND ts > %s"
+    stored = wait_until(
+        lambda: (r := admin_db.execute(query, (PLANT, midnight)).fetchone()) and r[0] == 3 and r,
+        60,
+        "the plant's 3 samples",
+    )
+    assert stored == (3, 0.8, 1800.0)
+    records = read_topic(settings, settings.topic("wastewater"), 3)
+    assert [r.key for r in records] == [PLANT.encode()] * 3
+    wait_until(lambda: worker.metric("envwatch_wastewater_grade", site=PLANT) == 2, 60, "grade")
+    assert worker.metric("envwatch_wastewater_items_over", site=PLANT, required_grade="1A") == 1
+    over = {"condition": "wastewater_over_grade", "site": PLANT, "parameter": "tp"}
+    assert worker.metric("envwatch_alert_value", **over) == 2
+    assert worker.metric("envwatch_alert_limit", **over) == 1
 
 
 def test_an_audited_file_replaces_the_day_and_a_conflicting_line_is_dead_lettered(

@@ -172,7 +172,7 @@ def test_no_data_logger_password_reaches_the_database(postgres, figures):
     the anonymous Grafana role reads, holds each logger's MN and never its password."""
     registered = {
         getattr(site, "pw", None)
-        for sites in load_reference().registers().values()
+        for sites in load_reference().by_feed.values()
         for site in sites.values()
     } - {None, ""}
     assert registered, "the shipped register names data loggers with passwords"
@@ -250,7 +250,7 @@ def test_each_agency_acl_names_only_its_own_topic(tmp_path, figures):
         principal = call[call.index("--allow-principal") + 1]
         if principal.startswith("User:agency-"):
             agencies[principal] = call
-    assert set(agencies) == {f"User:agency-{f}" for f in ("air", "water", "energy")}
+    assert set(agencies) == {f"User:agency-{f}" for f in FEEDS}
     for principal, call in agencies.items():
         feed = principal.removeprefix("User:agency-")
         topics = [call[i + 1] for i, a in enumerate(call) if a == "--topic"]

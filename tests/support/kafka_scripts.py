@@ -12,6 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemas.feeds import FEEDS
+
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA = ROOT / "deploy" / "kafka"
 TOOLS = (
@@ -27,9 +29,8 @@ FILE_OPTIONS = ("--config", "--add-config-file", "--command-config")
 SECRETS = {
     "kafka_admin_password": 'adm/in+=@:%"\\ ;#!',
     "kafka_pipeline_password": "pipe/line+=@:%\\\\x",
-    "agency_air_password": " air/+=@:%'leading-blank",
-    "agency_water_password": 'wa"ter/+=@:%,]',
-    "agency_energy_password": "en=ergy/+=@:%\\",
+    # One agency per feed of the registry, each with a leading blank and the hardest characters.
+    **{f"agency_{feed}_password": f" {feed}/+=@:%'\"\\ ;#,]" for feed in FEEDS},
 }
 
 _STAND_IN = r"""#!/bin/bash
@@ -71,6 +72,7 @@ def run_script(name: str, tmp_path: Path, **env: str) -> tuple[list[Call], Path]
             "KAFKA_SECRETS_DIR": str(secrets),
             "KAFKA_RUN_DIR": str(run),
             "KAFKA_DATA_DIR": str(tmp_path / "data"),
+            "KAFKA_FEEDS_DIR": str(ROOT / "schemas" / "feeds"),
         }
         | env,
         capture_output=True,

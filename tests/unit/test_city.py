@@ -19,7 +19,7 @@ from alerts.feeds import air
 from alerts.feeds.air import AirState
 from alerts.judge import Context, Timing, firing
 from alerts.standards.editions import CST
-from alerts.summaries import AirDay, SectionClass
+from alerts.summaries import AirDay, PlantGrade, SectionClass
 from alerts.targets import load_targets
 from schemas.feeds.air import AirReading, Station
 
@@ -171,3 +171,15 @@ def test_the_class3_share_alert_fires_and_resolves_with_the_sections():
         (e.condition, e.parameter, e.transition) for e in out.events
     }
     assert firing(state) == []
+
+
+def test_the_share_of_plants_meeting_grade_1a_follows_each_plants_last_day():
+    grades = [PlantGrade(site="p1", grade=1), PlantGrade(site="p2", grade=2)]
+    state, figures, _ = judge(CityState(), grades, TARGETS, 10)
+    share = figures["plants_grade_1a_ratio"]
+    assert (share.value, share.goal, share.status) == (0.5, 1.0, "at_risk")
+    state, figures, _ = judge(state, [PlantGrade(site="p2", grade=1)], TARGETS, 10)
+    assert state.plants == {"p1": 1, "p2": 1}
+    assert figures["plants_grade_1a_ratio"].status == "met"
+    _, figures, _ = judge(CityState(), [section("w1", 2)], TARGETS, 10)
+    assert "plants_grade_1a_ratio" not in figures  # no plant heard from

@@ -78,6 +78,17 @@ def test_command_centre_has_what_the_wall_needs() -> None:
     assert len(limits) == 2
 
 
+def test_every_target_the_city_exports_has_a_gauge_across_the_top_row() -> None:
+    board = as_dict(command_centre)
+    gauges = [p for p in board["panels"] if p["type"] == "gauge"]
+    exprs = " ".join(t["expr"] for p in gauges for t in p["targets"])
+    for target in ("aqi_good_day_ratio", "water_class3_ratio", "plants_grade_1a_ratio"):
+        assert f'target="{target}"' in exprs
+    spans = sorted((p["gridPos"]["x"], p["gridPos"]["w"]) for p in gauges)
+    assert [x for x, _ in spans] == [sum(w for _, w in spans[:i]) for i in range(len(spans))]
+    assert sum(w for _, w in spans) == 24 and min(w for _, w in spans) >= 2
+
+
 def test_aqi_colours_are_those_of_every_aqi_edition() -> None:
     for edition in (e for e in all_editions() if e.family == "aqi"):
         assert tuple(c["color"].upper() for c in edition.data["categories"]) == AQI_COLOURS

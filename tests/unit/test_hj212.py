@@ -203,6 +203,18 @@ def test_water_packets_of_every_command_with_micrograms_converted(cn, ts, kind):
     assert message["flags"] == {"hg": "N", "ph": "N"}
 
 
+def test_a_plant_logger_packet_is_a_wastewater_reading_with_its_flow_in_cubic_metres():
+    values = {"w01018": 32.5, "w21003": 1.2, "w01012": 8.0, "w01010": 11.5, "w00000": 100.0}
+    packet = data_packet("MN1", "pw", "2061", datetime(2026, 11, 28, 7, tzinfo=BEIJING), values,
+                         st="32", data_flag="M")  # fmt: skip
+    message = Converter("wastewater", FACTORS["wastewater"]).message(packet, "ww-x")
+    assert message == {
+        "plant_id": "ww-x", "ts": "2026-11-28T08:00:00+08:00", "cod": 32.5, "nh3n": 1.2,
+        "ss": 8.0, "temp": 11.5, "flow": 360.0,  # 100 L/s is 360 m³/h
+        "flags": dict.fromkeys(("cod", "nh3n", "ss", "temp", "flow"), "M"),
+    }  # fmt: skip
+
+
 def test_every_mapped_code_converts_to_its_feed_field():
     for feed, table in FACTORS.items():
         assert table.factors, feed

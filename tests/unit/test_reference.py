@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import shutil
 from datetime import date
@@ -10,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from schemas.feeds import FEEDS
 from schemas.reference import DEFAULT_DIR, County, Reference, load_reference
 
-FILES = ("counties.csv", "stations.csv", "sections.csv", "energy_units.csv", "plants.csv")
+FILES = ("counties.csv", *(feed.register for feed in FEEDS.values()))
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +49,14 @@ def test_ids_unique_in_each_file(name: str) -> None:
 
 
 def test_every_shipped_site_is_sample_data(ref: Reference) -> None:
-    for sites in ref.registers().values():
+    assert set(ref.by_feed) == set(FEEDS)
+    for sites in ref.by_feed.values():
         assert sites
         assert all(site.sample for site in sites.values())
 
 
 def test_sites_lie_near_their_county_seat(ref: Reference) -> None:
-    for sites in ref.registers().values():
+    for sites in ref.by_feed.values():
         for site in sites.values():
             assert _km(ref.counties[site.county], site.lat, site.lon) < 35, site.id
 
@@ -102,6 +105,7 @@ def _rewrite(path: Path, line: int, column: str, value: str) -> None:
         ("plants.csv", 2, "built", "2006-13-01"),
         ("plants.csv", 3, "required_grade", "2"),
         ("plants.csv", 4, "capacity_m3_d", "-1"),
+        ("plants.csv", 5, "interval_s", "7000"),  # a day is no whole number of its periods
     ],
 )
 def test_bad_cell_names_file_line_and_column(
@@ -125,17 +129,19 @@ def test_spreadsheet_bom_is_accepted(ref_dir: Path) -> None:
     assert len(load_reference(ref_dir).counties) == 9
 
 
-def test_every_sample_station_section_and_plant_has_a_logger(ref: Reference) -> None:
+def test_every_sample_site_of_a_feed_with_data_loggers_has_one(ref: Reference) -> None:
     loggers = ref.loggers()
-    for feed in ("air", "water", "wastewater"):
-        for site in ref.registers()[feed].values():
+    logged = [n for n, f in FEEDS.items() if "mn" in {x.name for x in dataclasses.fields(f.site)}]
+    assert {"air", "water", "wastewater"} <= set(logged)  # stations, sections and plants
+    for feed in logged:
+        for site in ref.sites(feed).values():
             assert site.mn and site.pw, site.id
             assert loggers[site.mn] == (feed, site)
-    assert len(loggers) == sum(len(ref.registers()[f]) for f in ("air", "water", "wastewater"))
+    assert len(loggers) == sum(len(ref.sites(f)) for f in logged)
 
 
 def test_plants_carry_build_date_and_grade(ref: Reference) -> None:
-    plants = ref.plants.values()
+    plants = ref.sites("wastewater").values()
     assert {p.required_grade for p in plants} == {"1A", "1B"}
     cutoff = date(2006, 1, 1)
     assert any(p.built < cutoff for p in plants) and any(p.built >= cutoff for p in plants)
@@ -147,3 +153,11 @@ def test_an_mn_used_twice_across_files_is_reported(ref_dir: Path, ref: Reference
     _rewrite(ref_dir / "plants.csv", 2, "mn", station_mn)
     with pytest.raises(ValueError, match=r"plants.csv, site 'ww-wucheng-01', column 'mn': MN "):
         load_reference(ref_dir)
+
+
+def test_the_readme_lists_each_feeds_register_file_and_its_columns():
+    """The README's register table is the registry's: a feed's file and its site type's fields."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for name, feed in FEEDS.items():
+        columns = ", ".join(f.name for f in dataclasses.fields(feed.site))
+        assert f"| {name} | `{feed.register}` | `{columns}` |" in readme, name

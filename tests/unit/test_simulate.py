@@ -14,9 +14,12 @@ import msgspec
 import orjson
 import pytest
 
+from alerts.feeds import wastewater
+from alerts.judge import Context, Timing
 from schemas.feeds import FEEDS
+from schemas.feeds.wastewater import WastewaterReading
 from schemas.reference import Reference, load_reference
-from streams.simulate import SimConfig, Simulator
+from streams.simulate import SimConfig, Simulator, physics
 from streams.simulate_energy import TCE_PER_UNIT, day_factor
 from streams.simulate_faults import FaultRates
 from streams.simulate_water import NH3N
@@ -68,7 +71,7 @@ def test_same_seed_same_readings_however_chunked(ref: Reference) -> None:
     fresh = Simulator(ref, SEED)  # a new instance: no state may carry over
     chunked = [r for a, b in itertools.pairwise(cuts) for r in fresh.readings_between(a, b)]
     assert chunked == whole
-    assert {feed for feed, _, _ in whole} == {"air", "water", "energy"}
+    assert {feed for feed, _, _ in whole} == set(FEEDS)
     in_utc = Simulator(ref, SEED).readings_between(start.astimezone(UTC), end.astimezone(UTC))
     assert in_utc == whole
     assert Simulator(ref, SEED + 1).readings_between(start, end) != whole
@@ -91,11 +94,12 @@ def test_naive_time_is_refused(ref: Reference) -> None:
 def test_every_payload_decodes_against_its_feed_struct(ref: Reference, start: datetime) -> None:
     noisy = SimConfig(faults=FaultRates(silence_per_day=0.5, flatline_per_day=0.5, spike_rate=0.2))
     readings = Simulator(ref, SEED, noisy).readings_between(start, start + timedelta(days=3))
-    assert {feed for feed, _, _ in readings} == {"air", "water", "energy"}
+    assert {feed for feed, _, _ in readings} == set(FEEDS)
     for feed, site, payload in readings:
         for raw in (orjson.dumps(payload), msgspec.json.encode(payload)):
             decoded = msgspec.json.decode(raw, type=FEEDS[feed].reading)
             assert decoded.site() == site
+        assert set(payload) - {"period"} <= {c.attr for c in FEEDS[feed].columns}
         stamp = payload.get("ts") or payload["period_end"]
         assert stamp.endswith("+08:00")
         if feed == "air":
@@ -181,6 +185,61 @@ def test_yearly_energy_stays_near_the_unit_cap(ref: Reference) -> None:
         total[unit] += tce(p)
     for unit, used in total.items():
         assert 0.7 < used / ref.sites("energy")[unit].annual_cap_tce < 1.1, unit
+
+
+def test_each_feed_is_simulated_by_the_physics_named_after_it(ref: Reference) -> None:
+    assert all(physics(feed) for feed in FEEDS)
+    assert physics("noise") is None  # a feed without physics is not simulated
+    sim = Simulator(ref, SEED)
+    assert set(sim.physics) == set(FEEDS)
+    assert sim.physics["wastewater"].__name__ == "streams.simulate_wastewater"
+
+
+@pytest.fixture(scope="module")
+def effluent(ref: Reference) -> dict[str, list[tuple[str, str, dict]]]:
+    """Every plant's hourly effluent in January and July, perfect instruments, and the first
+    sample of the day after each (which closes the month's last day)."""
+    sim = Simulator(only(ref, "wastewater"), SEED, SimConfig.without_faults())
+    return {
+        "jan": sim.readings_between(at(2017, 1, 1, 1), at(2017, 2, 1, 2)),
+        "jul": sim.readings_between(at(2017, 7, 1, 1), at(2017, 8, 1, 2)),
+    }
+
+
+def test_effluent_is_colder_in_winter_and_holds_more_ammonia(
+    ref: Reference, effluent: dict[str, list[tuple[str, str, dict]]]
+) -> None:
+    jan, jul = ([p for _, _, p in effluent[m]] for m in ("jan", "jul"))
+    assert statistics.mean(p["temp"] for p in jan) < statistics.mean(p["temp"] for p in jul) - 10
+    cold = {p["ts"][:10] for p in jan if p["temp"] <= 12}  # NH3-N's cold-water limit applies
+    assert len(cold) >= 3
+    assert statistics.mean(p["nh3n"] for p in jan) > 1.2 * statistics.mean(p["nh3n"] for p in jul)
+    for site, payloads in by_site(effluent["jan"]).items():
+        plant = ref.sites("wastewater")[site]
+        flow = statistics.mean(p["flow"] for p in payloads)
+        assert 0.6 < flow * 24 / plant.capacity_m3_d < 1.0, site
+
+
+def test_plants_mostly_meet_1a_and_some_days_go_over(
+    ref: Reference, effluent: dict[str, list[tuple[str, str, dict]]]
+) -> None:
+    """Judged as the worker judges them: daily grades of every plant over both months."""
+    plants = ref.sites("wastewater")
+    grades: dict[str, list[float]] = defaultdict(list)
+    context = Context(Timing(3600, 3600), 0.0)
+    for month in effluent.values():
+        states: dict[str, wastewater.WastewaterState] = {}
+        for _, site, payload in month:
+            reading = msgspec.convert(payload, WastewaterReading)
+            state = states.get(site) or wastewater.WastewaterState()
+            states[site], out = wastewater.judge(state, plants[site], [reading], context)
+            if "grade" in out.figures:
+                grades[plants[site].required_grade].append(out.figures["grade"])
+    strict = grades["1A"]
+    assert len(strict) == 7 * 62  # every day of every 1A plant closed and judged
+    assert strict.count(1) / len(strict) > 0.9
+    assert any(g > 1 for g in strict)  # some days over 1A
+    assert statistics.mean(grades["1B"]) < 2.2  # the 1B plants mostly meet 1B
 
 
 # Faults

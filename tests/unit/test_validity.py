@@ -10,6 +10,7 @@ import pytest
 
 from alerts.feeds import air, water
 from alerts.judge import Context, Timing, firing
+from alerts.validity import invalid, valid_values
 from schemas.decode import FeedDecoder, Rules
 from schemas.feeds import FEEDS
 from schemas.feeds.air import AirReading, Station
@@ -109,3 +110,10 @@ def test_unknown_flags_are_dead_lettered_with_the_known_ones(flags, code, words)
     (reject,) = decoder.decode(orjson.dumps(message), T0 + timedelta(hours=1)).rejects
     assert reject.code == code and words in reject.reason
     assert "C (calibration)" in reject.reason or code == "unknown_flag_parameter"
+
+
+def test_valid_values_leave_out_the_missing_and_the_flagged_invalid():
+    bad = invalid({"cod": "M", "tp": "N", "ph": "D"})
+    values = valid_values(("cod", "tp", "ph", "tn"), (60.0, 0.3, 7.1, None), bad)
+    assert values == {"tp": 0.3}
+    assert valid_values(("cod",), (0.0,), invalid(None)) == {"cod": 0.0}  # zero is a value

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
 from msgspec import Struct
 
 from schemas.feed import Feed
-from schemas.fields import PRELIMINARY, Flags, SiteId, Status, Timestamp, quantity
+from schemas.fields import PRELIMINARY, Flags, SiteId, Status, Timestamp, measure
 
 
 class NoiseReading(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -17,7 +18,7 @@ class NoiseReading(Struct, forbid_unknown_fields=True, kw_only=True):
 
     meter_id: SiteId
     ts: Timestamp
-    leq: quantity(0, 160, "dB(A)", "equivalent sound level") | None = None
+    leq: Annotated[float, measure(0, 160, "dB(A)", "equivalent sound level")] | None = None
     flags: Flags | None = None
     status: Status = PRELIMINARY
 
