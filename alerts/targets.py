@@ -30,6 +30,7 @@ GOOD_DAY_MAX_AQI = 100
 class Targets:
     good_day_ratio: Fraction
     pm25_reduction: Fraction
+    pm25_baseline_year: int  # the year the reduction is measured against (the plan's note)
     pm25_baseline: Fraction | None  # ug/m3; must be configured before PM2.5 progress
     class3_overall: Fraction
     class3_overall_strict: bool
@@ -39,15 +40,19 @@ class Targets:
     intensity_base: Fraction
     intensity_target_year: int
     intensity_reduction: Fraction | None  # set by the province
+    wastewater_grade: str  # the GB 18918 grade every urban plant is to meet
+    wastewater_share: Fraction  # of the plants meeting it
 
 
 def parse_targets(text: str) -> Targets:
     raw = tomllib.loads(text)
     pm25, water, energy = raw["pm25"], raw["sections_class3"], raw["energy_intensity"]
+    plants = raw["wastewater_grade1a"]
     optional = {"baseline": pm25.get("baseline_ug_m3"), "reduction": energy.get("reduction")}
     return Targets(
         good_day_ratio=exact("good_day_ratio", raw["good_day_ratio"]["target"]),
         pm25_reduction=exact("pm25.reduction", pm25["reduction"]),
+        pm25_baseline_year=int(pm25["baseline_year"]),
         pm25_baseline=None if optional["baseline"] is None else exact("pm25", optional["baseline"]),
         class3_overall=exact("sections_class3.overall", water["overall"]),
         class3_overall_strict=bool(water.get("overall_strict", False)),
@@ -59,6 +64,8 @@ def parse_targets(text: str) -> Targets:
         intensity_reduction=(
             None if optional["reduction"] is None else exact("reduction", optional["reduction"])
         ),
+        wastewater_grade=str(plants["grade"]),
+        wastewater_share=exact("wastewater_grade1a.share", plants["share"]),
     )
 
 
@@ -156,8 +163,8 @@ class SectionClass(NamedTuple):
 
 @dataclass(frozen=True)
 class ShareProgress:
-    share: Fraction | None  # at Class III or better; None when there are no sections
-    sections: int
+    share: Fraction | None  # meeting the standard (Class III or better); None without any
+    sections: int  # how many were judged (sections, plants)
     target: Fraction | None  # None: no target configured for this level
     status: Status | None  # None when there is no target
 
@@ -170,15 +177,23 @@ class SectionsProgress:
     class5_status: Status
 
 
+def share_progress(
+    meeting: int, total: int, target: Fraction | None, strict: bool = False, final: bool = False
+) -> ShareProgress:
+    """The share of ``total`` that meets a standard against its target (``strict``: the plan
+    writes "greater than"); ``final`` marks the period's result, so a shortfall is missed."""
+    share = Fraction(meeting, total) if total else None
+    if target is None or share is None:
+        return ShareProgress(share, total, target, None)
+    ok = share > target if strict else share >= target
+    status: Status = "met" if ok else "missed" if final else "at_risk"
+    return ShareProgress(share, total, target, status)
+
+
 def _share(
     classes: Sequence[int], target: Fraction | None, strict: bool, final: bool
 ) -> ShareProgress:
-    share = Fraction(sum(c <= 3 for c in classes), len(classes)) if classes else None
-    if target is None or share is None:
-        return ShareProgress(share, len(classes), target, None)
-    ok = share > target if strict else share >= target
-    status: Status = "met" if ok else "missed" if final else "at_risk"
-    return ShareProgress(share, len(classes), target, status)
+    return share_progress(sum(c <= 3 for c in classes), len(classes), target, strict, final)
 
 
 def sections_progress(
