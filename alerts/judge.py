@@ -14,9 +14,10 @@ alert leaves it quiet, so it is skipped without building anything.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, TypeVar
 
 import msgspec
 
@@ -84,6 +85,33 @@ class Outcome:
     summaries: list[Summary] = field(default_factory=list)
     judged: int = 0  # readings judged (the others were late or repeated)
     edition: str = ""  # the standard's edition the newest judged reading was judged by
+
+
+R = TypeVar("R")
+
+
+def start(
+    state: SiteState, feed: str, site: str, county: str, context: Context
+) -> tuple[Outcome, Alerts]:
+    """A batch's outcome, and the alerts of its site to step; the site was heard from now."""
+    out = Outcome()
+    state.received_at = context.now
+    return out, Alerts(state, feed, site, county, context.timing, out)
+
+
+def newer(
+    state: SiteState, readings: Iterable[R], at: Callable[[R], datetime], out: Outcome
+) -> Iterator[tuple[R, float]]:
+    """The readings newer than the newest one judged, in order, each with its time (seconds);
+    each one taken is the newest judged. The others are stored but not judged: a late reading
+    never reopens a window or an alert, and a replay is never counted twice."""
+    for reading in readings:
+        stamp = at(reading).timestamp()
+        if stamp <= state.last_at:
+            continue
+        state.last_at = stamp
+        out.judged += 1
+        yield reading, stamp
 
 
 def key(condition: str, parameter: str) -> str:

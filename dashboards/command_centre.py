@@ -19,7 +19,6 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from alerts.notify.escalation import ESCALATED as ESCALATION
-from alerts.notify.metrics import ACKNOWLEDGED, ALERT_KEY, ALERT_LABELS, ESCALATED, STATES
 from dashboards.common import AQI_COLOURS as AQI
 from dashboards.common import (
     BAD,
@@ -47,6 +46,7 @@ from dashboards.common import (
     values_sql,
 )
 from schemas.reference import load_reference
+from streams.relay.metrics import ACKNOWLEDGED, ALERT_KEY, ALERT_LABELS, ESCALATED, STATES
 
 UID = "envwatch-command-centre"
 WALL_BASIS = {"basis": "realtime"}  # the gauges: every stored value, as it comes

@@ -34,7 +34,6 @@ from streams.deadletter import DeadLetters
 from streams.delivery import Delivery, Record
 from streams.exporter import SiteExporter
 from streams.publish import send, send_confirmed
-from streams.rows import row_of
 from streams.sink import ReadingSink
 from streams.states import CHECKPOINT_KEY, StateStore, checkpoint_value
 
@@ -83,7 +82,7 @@ class Checkpointed:
             self.store.unsent(records)
             raise  # nothing is committed behind a message the broker did not take
         if records:
-            changelog = self.store.table.changelog_topic
+            changelog = self.store.changelog
             try:
                 await send_confirmed(
                     changelog, ((k, v, None) for k, v, _ in records), (p for _, _, p in records)
@@ -123,6 +122,9 @@ class FeedEngine(Checkpointed):
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     unconfirmed: list[Awaitable[Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._row = self.feed.row_of()  # a reading's row of the feed's table
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -173,7 +175,7 @@ class FeedEngine(Checkpointed):
         summaries = [s for o in outcomes for s in o.summaries]
         stage.done("judge")
 
-        rows = [row_of(name, reading) for reading in valid]
+        rows = [self._row(reading) for reading in valid]
         stage.done("rows")
         stored = await self.sink.write(rows, events)
         stage.done("write")

@@ -40,8 +40,11 @@ class StateStore(Generic[S]):
     ones kept decoded (a decoded state is several times the size of its record, and a
     province has many more sites than are active in any one batch)."""
 
-    def __init__(self, table: Any, state_type: type[S], cached: int = 4096) -> None:
+    def __init__(
+        self, table: Any, state_type: type[S], cached: int = 4096, changelog: Any = None
+    ) -> None:
         self.table = table
+        self._changelog = changelog
         self.state_type = state_type
         self.cached = cached
         self._decode = msgspec.msgpack.Decoder(tuple[int, state_type]).decode  # type: ignore[valid-type]
@@ -50,6 +53,12 @@ class StateStore(Generic[S]):
         self._partition: dict[str, int] = {}  # every owned site the worker has a state of
         self._dirty: set[str] = set()  # changed since the last checkpoint
         self.owned: set[int] = set()
+
+    @property
+    def changelog(self) -> Any:
+        """Where the checkpoints send the records: the table's changelog topic (through the
+        worker's own producer when it gives one)."""
+        return self._changelog if self._changelog is not None else self.table.changelog_topic
 
     def get(self, site: str) -> S:
         """The site's state: kept, or read from the table, or new."""

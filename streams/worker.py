@@ -39,8 +39,9 @@ from streams.deadletter import DeadLetters
 from streams.delivery import Delivery, LogReader
 from streams.engine import Checkpointed, FeedEngine
 from streams.exporter import SiteExporter
-from streams.kafka_config import kafka_python_config
+from streams.kafka_config import aiokafka_config, kafka_python_config
 from streams.lag import track_lag
+from streams.publish import Outbox, OutboxTopic
 from streams.settings import Settings
 from streams.sink import ReadingSink
 from streams.states import StateStore
@@ -69,14 +70,17 @@ def build_worker_app(
             on_error=lambda _exc: metrics.db_errors.inc(),
         )
 
-    def topic(name: str) -> faust.TopicT:
-        return app.topic(settings.topic(name), key_type=bytes, value_type=bytes)
+    outbox = Outbox(aiokafka_config(settings))
+
+    def topic(name: str) -> OutboxTopic:
+        return outbox.topic(settings.topic(name))
 
     def store(name: str, state_type: type, partitions: int) -> StateStore[Any]:
         table = app.Table(
             name, default=None, key_type=bytes, value_type=bytes, partitions=partitions
         )
-        return StateStore(table, state_type, settings.state_cache_sites)
+        changelog = outbox.topic(table.changelog_topic.get_topic_name())
+        return StateStore(table, state_type, settings.state_cache_sites, changelog)
 
     rules = Rules(
         known_sites=frozenset(),
@@ -163,9 +167,10 @@ def build_worker_app(
         log.info("partitions revoked: %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked))
 
     @app.service
-    class _CloseReader(mode.Service):
+    class _CloseClients(mode.Service):
         async def on_stop(self) -> None:
             await reader.stop()
+            await outbox.stop()
 
     return app
 

@@ -24,7 +24,7 @@ import msgspec
 
 from alerts import sensors
 from alerts.conditions import clear_at
-from alerts.judge import Alerts, Context, Outcome, SiteState, key
+from alerts.judge import Alerts, Context, Outcome, SiteState, key, newer, start
 from alerts.standards import ReadingError, rational, thousandths
 from alerts.standards.aqi_table import SubIndex, Table, table
 from alerts.standards.editions import NoEditionError, in_force
@@ -159,21 +159,16 @@ def figure_labels(site: Station) -> tuple[str, ...]:
 _NAMES = {period: tuple(f"{p}_{period}" for p in POLLUTANTS) for period in ("1h", "24h")}
 VALUE_NAMES = (*_NAMES["1h"], *_NAMES["24h"])  # the latest values it exports
 
+_TS = attrgetter("ts")
+
 
 def judge(
     state: AirState, station: Station, readings: Sequence[AirReading], context: Context
 ) -> tuple[AirState, Outcome]:
     """Judge a station's readings in order; a reading not newer than the last one judged is
     stored but not judged (a late reading never reopens a window or an alert)."""
-    out = Outcome()
-    state.received_at = context.now
-    alerts = Alerts(state, "air", station.id, station.county, context.timing, out)
-    for reading in readings:
-        stamp = reading.ts.timestamp()
-        if stamp <= state.last_at:
-            continue
-        state.last_at = stamp
-        out.judged += 1
+    out, alerts = start(state, "air", station.id, station.county, context)
+    for reading, stamp in newer(state, readings, _TS, out):
         period = reading.period
         values = VALUES(reading)
         flags = reading.flags
@@ -226,16 +221,16 @@ def _hourly(
 
     table = rules.aqi
     seen = table.readings
-    present: list[tuple[Pollutant, float, SubIndex | None]] = []
+    present: list[tuple[Pollutant, float, SubIndex | None]] = []  # with its sub-index
     index = 0
     o3_sub = None
     try:
         for pollutant, value in zip(PER_POLLUTANT, values, strict=True):
             if value is None:
                 continue
-            sub = seen[pollutant.hourly].get(value) or table.of_reading(pollutant.hourly, value)
-            present.append((pollutant, value, sub))
-            sub_index = sub.value
+            found = seen[pollutant.hourly].get(value) or table.of_reading(pollutant.hourly, value)
+            present.append((pollutant, value, found))
+            sub_index = found.value
             if sub_index is None:  # above the table (note 2: SO2 by its 24-hour mean)
                 sub_index = _so2_24h_index(so2_24h, table) if pollutant.name == "so2" else 500
             if sub_index > index:
@@ -377,7 +372,7 @@ def _best_window(hours: list[Kept | None], needed: int, windows: int) -> tuple[i
         return best.numerator, best.denominator
     total, count = [0], [0]  # running sums of the thousandths and of the hours present
     for v in hours:
-        total.append(total[-1] + (v or 0))
+        total.append(total[-1] + (0 if v is None else int(v)))
         count.append(count[-1] + (v is not None))
     found, valid = (0, 1), 0
     for i in range(17):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from operator import attrgetter
 from zoneinfo import ZoneInfo
 
-from alerts.judge import Alerts, Context, Outcome, SiteState, key
+from alerts.judge import Context, Outcome, SiteState, key, newer, start
 from alerts.standards import energy
 from alerts.standards.editions import NoEditionError, in_force
 from alerts.validity import invalid, service
@@ -42,18 +42,14 @@ def figure_labels(site: EnergyUnit) -> tuple[str, ...]:
     return ()
 
 
+_END = attrgetter("period_end")
+
+
 def judge(
     state: EnergyState, unit: EnergyUnit, readings: Sequence[EnergyReading], context: Context
 ) -> tuple[EnergyState, Outcome]:
-    out = Outcome()
-    state.received_at = context.now
-    alerts = Alerts(state, "energy", unit.id, unit.county, context.timing, out)
-    for reading in readings:
-        stamp = reading.period_end.timestamp()
-        if stamp <= state.last_at:
-            continue
-        state.last_at = stamp
-        out.judged += 1
+    out, alerts = start(state, "energy", unit.id, unit.county, context)
+    for reading, stamp in newer(state, readings, _END, out):
         bad = invalid(reading.flags)  # values flagged invalid count as missing
         amounts = {
             c: v

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import msgspec
 
 from alerts import sensors
-from alerts.judge import Alerts, Context, Outcome, SiteState, key
+from alerts.judge import Alerts, Context, Outcome, SiteState, key, newer, start
 from alerts.standards import ReadingError, water_class
 from alerts.standards.editions import NoEditionError, in_force
 from alerts.summaries import SectionClass
@@ -95,18 +95,14 @@ def _edition_on(day: int) -> str | None:
         return None
 
 
+_TS = attrgetter("ts")
+
+
 def judge(
     state: WaterState, section: Section, readings: Sequence[WaterReading], context: Context
 ) -> tuple[WaterState, Outcome]:
-    out = Outcome()
-    state.received_at = context.now
-    alerts = Alerts(state, "water", section.id, section.county, context.timing, out)
-    for reading in readings:
-        stamp = reading.ts.timestamp()
-        if stamp <= state.last_at:
-            continue
-        state.last_at = stamp
-        out.judged += 1
+    out, alerts = start(state, "water", section.id, section.county, context)
+    for reading, stamp in newer(state, readings, _TS, out):
         bad = invalid(reading.flags)  # values flagged invalid count as missing
         values = {
             w: v

@@ -25,9 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handler(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
-    from alerts.notify.config import RelayConfigError, config_from_settings
-    from alerts.notify.server import build_app
     from streams.acknowledgements import HistoryStore
+    from streams.relay.config import RelayConfigError, config_from_settings
+    from streams.relay.server import build_app
 
     try:
         config = config_from_settings(settings)

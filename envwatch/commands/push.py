@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from envwatch.failures import NotConfiguredError
+from schemas.feeds import FEEDS
 from streams.settings import Settings
 
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ENVWATCH_KAFKA_* variables.",
     )
     parser.add_argument("file", type=Path)
-    parser.add_argument("--feed", required=True, choices=("air", "water", "energy"))
+    parser.add_argument("--feed", required=True, choices=tuple(FEEDS))
     parser.add_argument(
         "--batch", type=int, default=60, help="readings of one site per message (default 60)"
     )

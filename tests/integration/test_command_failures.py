@@ -8,6 +8,7 @@ register), and checks the line names what failed and what to check, with no trac
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -37,11 +38,16 @@ def envwatch(*args: str, timeout: float = 120, **env: str) -> subprocess.Complet
     )
 
 
+LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING) [\w.]+: ")
+
+
 def one_line(done: subprocess.CompletedProcess[str], command: str, *words: str) -> str:
     output = done.stdout + done.stderr
     assert "Traceback" not in output, output[-3000:]
     assert done.returncode != 0, output[-3000:]
-    lines = done.stderr.strip().splitlines()
+    # The failure is one line; log records the command wrote before it (a relay's start-up
+    # notes on its settings) are not part of it.
+    lines = [line for line in done.stderr.strip().splitlines() if not LOG_RECORD.match(line)]
     assert len(lines) == 1, done.stderr[-3000:]
     (line,) = lines
     assert line.startswith(f"envwatch {command}: "), line

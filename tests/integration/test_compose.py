@@ -28,8 +28,8 @@ import yaml
 from psycopg.conninfo import conninfo_to_dict
 from pydantic import SecretStr
 
-from alerts.notify.config import config_from_settings
 from envwatch.embedded import free_port, stop_process, wait_until
+from streams.relay.config import config_from_settings
 from streams.settings import PREFIX, Settings, load_settings
 from tests.support.java_formats import jaas_options, load_properties
 from tests.support.kafka_scripts import SECRETS, run_script

@@ -20,13 +20,13 @@ from typing import Any
 import orjson
 import pytest
 
-from alerts.notify.metrics import ACKNOWLEDGED as ACKNOWLEDGED_SERIES
-from alerts.notify.metrics import ESCALATED as ESCALATED_SERIES
 from dashboards.build import MODULES, as_dict
 from dashboards.command_centre import alert_states
 from envwatch.embedded import free_port
 from envwatch.summary import scrape
 from schemas.reference import load_reference
+from streams.relay.metrics import ACKNOWLEDGED as ACKNOWLEDGED_SERIES
+from streams.relay.metrics import ESCALATED as ESCALATED_SERIES
 from streams.settings import Settings
 from tests.support.grafana_macros import expand_variables, targets
 from tests.support.services import WorkerProcess, producer, wait_until

@@ -28,7 +28,7 @@ def register(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(DEFAULT_DIR, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.py"))
     path = folder / "stations.csv"
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
-    rows.append(rows[0] | {"id": STATION, "name_zh": "金华测试站"})
+    rows.append(rows[0] | {"id": STATION, "name_zh": "金华测试站", "mn": "", "pw": ""})
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
         writer.writeheader()

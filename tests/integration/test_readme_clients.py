@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
     section = text.split("### Testing against `make run`", 1)[1]
-    (block,) = re.findall(r"```sh\n(.*?)```", section.split("\n## ", 1)[0], re.S)
+    (block,) = re.findall(r"```sh\n(.*?)```", re.split(r"\n##+ ", section, maxsplit=1)[0], re.S)
     return [line for line in block.splitlines() if line.strip()]
 
 

@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from alerts.lifecycle import AlertState, Observation, Transition, step
+from alerts.judge import AlertEvent, Firing, Timing
+from alerts.lifecycle import AlertState, Observation, step
 from alerts.standards import ReadingError, air_limits, aqi, energy, water_class
 from schemas.feeds import FEEDS
 from schemas.feeds.air import AirReading, Station
@@ -59,37 +60,6 @@ class SiteState(msgspec.Struct, omit_defaults=True):
     day: str = ""  # air: the local day being collected, and its hourly values
     today: dict[str, list[float | None]] = {}
     last_class: int = 0  # water: class of the latest sample
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    for_s: float
-    clear_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class AlertEvent:
-    condition: str
-    feed: str
-    site: str
-    county: str
-    parameter: str
-    severity: str
-    transition: Transition
-    at: datetime
-    value: float
-    limit: float
-    edition: str
-
-
-@dataclass(frozen=True, slots=True)
-class Firing:
-    condition: str
-    parameter: str
-    severity: str
-    value: float
-    limit: float
-    since: float
 
 
 @dataclass

@@ -214,3 +214,28 @@ def test_models_generate_a_json_schema():
         list[type(decoder("air").decode(orjson.dumps(air()), NOW).readings[0])]
     )
     assert "AirReading" in schema["$defs"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "station_id": st.sampled_from(["a1", "a2", "zz"]),
+                "ts": st.sampled_from(
+                    ["1999-12-31T23:00:00+00:00", "2026-11-28T08:00:00+08:00",
+                     "2026-11-28T04:09:00+00:00", "2026-11-28T04:11:00+00:00"]
+                ),
+            },
+            optional={"pm25": st.floats(0, 5000), "co": st.floats(0, 200)},
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)  # fmt: skip
+def test_a_batch_is_judged_as_its_readings_would_be_one_by_one(batch):
+    """The batch's quick test and the reasons of the one-by-one path agree on every reading."""
+    alone = [decoder("air").decode(orjson.dumps(r), NOW) for r in batch]
+    together = decoder("air").decode(orjson.dumps(batch), NOW)
+    assert len(together.readings) == sum(len(d.readings) for d in alone)
+    assert [r.code for r in together.rejects] == [x.code for d in alone for x in d.rejects]

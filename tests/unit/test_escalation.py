@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.notify.ack_http import command_token, dingtalk_signed
-from alerts.notify.escalated import escalated_labels
 from alerts.notify.escalation import EscalationConfigError, delays
 from alerts.notify.format import dingtalk_sign
+from streams.relay.ack_http import command_token, dingtalk_signed
+from streams.relay.escalated import escalated_labels
 
 COUNTIES = ("yiwu", "lanxi")
 

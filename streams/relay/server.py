@@ -33,12 +33,12 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from alerts.notify import ack_http
 from alerts.notify import format as fmt
-from alerts.notify.acknowledge import Acknowledger, Store
-from alerts.notify.alertmanager import AlertmanagerAPI
-from alerts.notify.config import CONFIG, RelayConfig, RelayConfigError
-from alerts.notify.metrics import RelayMetrics
+from streams.relay import ack_http
+from streams.relay.acknowledge import Acknowledger, Store
+from streams.relay.alertmanager import AlertmanagerAPI
+from streams.relay.config import CONFIG, RelayConfig, RelayConfigError
+from streams.relay.metrics import RelayMetrics
 
 log = logging.getLogger(__name__)
 SESSION = web.AppKey("session", ClientSession)

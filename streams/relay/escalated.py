@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from alerts.notify.alertmanager import Firing, seconds
 from alerts.notify.history import HistoryError, HistoryRow, Store, figure
-from alerts.notify.metrics import RelayMetrics, alert_key
+from streams.relay.alertmanager import Firing, seconds
+from streams.relay.metrics import RelayMetrics, alert_key
 
 log = logging.getLogger(__name__)
 ESCALATION_LABELS = ("escalated", "level")  # what the escalation rules add to an alert's labels

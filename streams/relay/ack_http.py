@@ -20,8 +20,8 @@ import time
 from aiohttp import web
 
 from alerts.notify import format as fmt
-from alerts.notify.acknowledge import Acknowledger, Outcome
-from alerts.notify.config import CONFIG, RelayConfig
+from streams.relay.acknowledge import Acknowledger, Outcome
+from streams.relay.config import CONFIG, RelayConfig
 
 ACKS = web.AppKey("acks", Acknowledger)
 DINGTALK_PATH = "/dingtalk/callback"

@@ -17,8 +17,8 @@ from aiohttp import web
 
 from alerts.notify import format as fmt
 from alerts.notify import tokens
-from alerts.notify.acknowledge import AckSettings
 from alerts.notify.escalation import Delays, EscalationConfigError, delays
+from streams.relay.acknowledge import AckSettings
 
 log = logging.getLogger(__name__)
 CHANNELS = ("wecom", "dingtalk", "json")  # the built-in channels; named robots add more
@@ -89,9 +89,7 @@ def _names(settings: Any) -> fmt.Names:
         return fmt.Names(
             counties={c.code: c.name_zh for c in ref.counties.values()},
             sites={
-                site.id: site.name_zh
-                for feed in ("air", "water", "energy")
-                for site in ref.sites(feed).values()
+                site.id: site.name_zh for sites in ref.by_feed.values() for site in sites.values()
             },
         )
     except (OSError, ValueError) as e:

@@ -29,11 +29,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alerts.notify import tokens
-from alerts.notify.alertmanager import AlertmanagerAPI, AlertmanagerError, Firing, seconds
-from alerts.notify.escalated import Escalations
 from alerts.notify.escalation import ESCALATED
 from alerts.notify.history import HistoryError, HistoryRow, Store, figure
-from alerts.notify.metrics import RelayMetrics, alert_key
+from streams.relay.alertmanager import AlertmanagerAPI, AlertmanagerError, Firing, seconds
+from streams.relay.escalated import Escalations
+from streams.relay.metrics import RelayMetrics, alert_key
 
 log = logging.getLogger(__name__)
 ACKNOWLEDGEABLE = ("critical", "warning", "info")  # what alert_history's severity admits
