@@ -1,7 +1,7 @@
 """Every SQL query of every panel runs, as Grafana's read-only role, on the migrated schema.
 
-The readings are realistic: two days of hourly air data, four-hourly water samples and energy
-periods for every site of the register, ending now, so the dashboards' own time ranges hold them.
+The readings are realistic (``tests.support.readings``), ending now, so the dashboards' own time
+ranges hold them; the plan targets are assessed from them and stored as the worker does.
 """
 
 from __future__ import annotations
@@ -18,54 +18,20 @@ from alerts.standards.aqi import iaqi
 from alerts.standards.water_class import parameter_class
 from dashboards.build import MODULES, as_dict
 from envwatch.embedded import READER_ROLE
-from schemas.feeds.air import AirReading
-from schemas.feeds.energy import EnergyReading
-from schemas.feeds.water import WaterReading
 from schemas.reference import load_reference
-from tests.support.database import refresh_aggregates, store
+from tests.support.database import assess_stored, refresh_aggregates, store
 from tests.support.grafana_macros import Target, TimeRange, expand_sql, targets
+from tests.support.readings import two_days
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-AIR = {"pm25": 60.0, "pm10": 95.0, "so2": 9.0, "no2": 38.0, "co": 0.8, "o3": 120.0}
-WATER = {"ph": 7.4, "do": 6.1, "codmn": 3.8, "nh3n": 0.62, "tp": 0.13, "cod": 16.0}
-ENERGY = {"electricity_kwh": 1.8e6, "raw_coal_t": 420.0, "natural_gas_m3": 5.0e4}
 PROM_FIELDS = {"Time", "Value", "__name__", "instance", "job"}  # a Prometheus table's own fields
-
-
-def _readings() -> dict[str, list[Any]]:
-    ref = load_reference()
-    air = [
-        AirReading(
-            station_id=site,
-            ts=NOW - timedelta(hours=h),
-            **{p: v * (1 + 0.3 * ((h + n) % 5)) for p, v in AIR.items()},
-        )
-        for n, site in enumerate(ref.sites("air"))
-        for h in range(48)
-    ]
-    water = [
-        WaterReading(section_id=site, ts=NOW - timedelta(hours=h), **WATER)
-        for site in ref.sites("water")
-        for h in range(0, 48, 4)
-    ]
-    energy = [
-        EnergyReading(
-            unit_id=site,
-            period_start=NOW - timedelta(hours=h),
-            period_end=NOW - timedelta(hours=h - 1),
-            output_10k_yuan=900.0,
-            **ENERGY,
-        )
-        for site in ref.sites("energy")
-        for h in (1, 25)
-    ]
-    return {"air": air, "water": water, "energy": energy}
 
 
 @pytest.fixture(scope="module")
 def reader(postgres: Any) -> Iterator[psycopg.Connection]:
-    for feed, readings in _readings().items():
+    for feed, readings in two_days(NOW).items():
         store(postgres.url(), feed, readings)
+    assess_stored(postgres.url())  # the plan targets' rows, as the worker stores them
     with psycopg.connect(postgres.url(), autocommit=True) as admin:
         refresh_aggregates(admin, NOW - timedelta(hours=48), NOW)
     with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as conn:
