@@ -104,6 +104,18 @@ def test_a_month_is_classed_by_the_mean_of_each_indicator(site):
     assert period_class(exact, waterbody).water_class == expected
 
 
+def test_the_shares_and_the_class5_count_are_of_the_period_classes():
+    # The three sections above, their March samples the whole year so far: III, IV and V by
+    # their means, so one in three at Class III or better and one Class V. By the latest
+    # sample (IV, IV, IV) the share would be none and no section Class V; by the worst
+    # (IV, IV, worse than V), none as well.
+    year = Year(2025, sections={site: {3: sums(*spec[1])} for site, spec in SECTIONS.items()})
+    register = Register({site: Section(spec[0]) for site, spec in SECTIONS.items()}, {}, {}, {})
+    figures = assess(year, register, TARGETS, 10).figures
+    assert figures[("water_class3_ratio", CITY)].value == pytest.approx(1 / 3)
+    assert figures[("class5_sections", CITY)].value == 1
+
+
 def test_the_year_is_classed_by_the_mean_over_all_its_samples():
     # March: TP 0.30 (one sample, IV); April: TP 0.10 and 0.14 (III). The year's mean is
     # (0.30 + 0.10 + 0.14) / 3 = 0.18: III, not the mean of the monthly means (0.21, IV).
