@@ -1,0 +1,330 @@
+"""``python -m bench.assessment``: one simulated year, assessed by the worker and by hand.
+
+The simulator's readings of every site for 2025, its instrument faults included, are decoded
+and written to the feed tables by the worker's own sink. The audit lags a month: the air and
+water rows up to 30 November are marked audited (a ``status`` column, as the audited path gives
+the tables) and the hours of stuck or spiked instruments corrected to the simulator's
+fault-free values; December stays preliminary. A worker then starts on the embedded stack,
+reads the year from storage and exports its targets. Beside its figures (the exported series,
+and the rows it stored) the same figures are worked out here from the stored rows with plain
+SQL and Python: the station-days (GB 3095 validity), the city's days, their AQI (HJ 633) and
+the good days; each section's class from the mean of each indicator over its samples (2011
+method) and the shares at Class III or better, overall and by control level. Of the standards
+this takes only their tables (IAQI breakpoints, class limits, the indicators evaluated, the
+validity thresholds). About two minutes here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import sql
+
+from alerts.standards.aqi import iaqi
+from alerts.standards.editions import CST, in_force
+from alerts.standards.water_class import evaluated, parameter_class
+from alerts.targets import GOOD_DAY_MAX_AQI
+from bench.ceilings import decoders
+from bench.stack import Stack
+from envwatch.embedded import wait_until
+from schemas import tables
+from schemas.feeds import FEEDS
+from schemas.reference import load_reference
+from schemas.register_sync import sync_register
+from streams.rows import Row, row_of
+from streams.simulate import SimConfig, Simulator
+from streams.sink import ReadingSink
+
+YEAR = 2025
+SEED = 13
+START, END = datetime(YEAR, 1, 1, tzinfo=CST), datetime(YEAR + 1, 1, 1, tzinfo=CST)
+AUDITED_UNTIL = datetime(YEAR, 12, 1, tzinfo=CST)  # the audit a month behind
+AUDITED_FEEDS = ("air", "water")
+PER_MESSAGE = 60
+BASES = ("realtime", "audited")
+POLLUTANTS = ("pm25", "pm10", "so2", "no2", "co", "o3")
+SHARES = {  # target -> control level (None: every section)
+    "water_class3_ratio": None,
+    "county_boundary_class3_ratio": "county_boundary",
+    "provincial_section_class3_ratio": "provincial",
+}
+FIGURES = ("aqi_good_day_ratio", *SHARES)
+
+
+def weeks(simulator: Simulator, until: datetime) -> Iterator[tuple[str, list[Row]]]:
+    """(feed, rows) of each week of the year up to ``until``, decoded as the worker decodes."""
+    decode = decoders(simulator.reference)
+    at = START
+    while at < until:
+        end = min(at + timedelta(days=7), until)
+        by_feed: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for feed, _, payload in simulator.readings_between(at, end):
+            by_feed[feed].append(payload)
+        for feed, payloads in by_feed.items():
+            rows = []
+            for i in range(0, len(payloads), PER_MESSAGE):
+                decoded = decode[feed].decode(orjson.dumps(payloads[i : i + PER_MESSAGE]), end)
+                assert not decoded.rejects, decoded.rejects[:1]
+                rows += [row_of(feed, r) for r in decoded.readings]
+            yield feed, rows
+        at = end
+
+
+def simulate(url: str) -> dict[str, int]:
+    """The year's readings, faults and all, written by the worker's sink a week at a time."""
+    sinks = {feed: ReadingSink(url, entry) for feed, entry in FEEDS.items()}
+    written: dict[str, int] = defaultdict(int)
+
+    async def run() -> None:
+        try:
+            for feed, rows in weeks(Simulator(load_reference(), SEED), END):
+                written[feed] += await sinks[feed].write(rows)
+        finally:
+            for sink in sinks.values():
+                await sink.close()
+
+    asyncio.run(run())
+    return dict(written)
+
+
+def audit(url: str) -> dict[str, int]:
+    """The audit through November: every row audited, and the values of the hours the
+    instruments got wrong (stuck or spiked) replaced by the simulator's fault-free ones.
+    Returns the corrected rows of each feed."""
+    clean = Simulator(load_reference(), SEED, SimConfig.without_faults())
+    with psycopg.connect(url, autocommit=True) as db:
+        for feed in AUDITED_FEEDS:
+            entry = FEEDS[feed]
+            db.execute(f"CREATE TABLE audit_{feed} (LIKE {tables.table(entry)} INCLUDING DEFAULTS)")
+        for feed, rows in weeks(clean, AUDITED_UNTIL):
+            if feed in AUDITED_FEEDS:
+                with db.cursor() as cur, cur.copy(tables.copy(FEEDS[feed], f"audit_{feed}")) as cp:
+                    cp.set_types(tables.copy_types(FEEDS[feed]))
+                    for row in rows:
+                        cp.write_row(row)
+        corrected = {}
+        for feed in AUDITED_FEEDS:
+            columns = sql.SQL(", ").join(sql.Identifier(q.attr) for q in FEEDS[feed].quantities)
+            values = sql.SQL(", ").join(
+                sql.SQL("v.{}").format(sql.Identifier(q.attr)) for q in FEEDS[feed].quantities
+            )
+            table, values_table = (
+                sql.Identifier(f"{feed}_readings"),
+                sql.Identifier(f"audit_{feed}"),
+            )
+            db.execute(
+                sql.SQL(
+                    "ALTER TABLE {} ADD COLUMN status text NOT NULL DEFAULT 'preliminary'"
+                ).format(table)
+            )
+            done = db.execute(
+                sql.SQL(
+                    "UPDATE {t} a SET ({c}) = ({v}) FROM {vt} v WHERE a.site_id = v.site_id"
+                    " AND a.ts = v.ts AND ({a}) IS DISTINCT FROM ({v})"
+                ).format(
+                    t=table,
+                    c=columns,
+                    v=values,
+                    vt=values_table,
+                    a=sql.SQL(", ").join(
+                        sql.SQL("a.{}").format(sql.Identifier(q.attr))
+                        for q in FEEDS[feed].quantities
+                    ),
+                )
+            )
+            corrected[feed] = done.rowcount
+            db.execute(
+                sql.SQL("UPDATE {} SET status = 'audited' WHERE ts <= %s").format(table),
+                (AUDITED_UNTIL,),
+            )
+            db.execute(sql.SQL("DROP TABLE {}").format(values_table))
+    return corrected
+
+
+# --- By hand ---------------------------------------------------------------------------------
+
+
+def _basis(basis: str) -> str:
+    return " AND status = 'audited'" if basis == "audited" else ""
+
+
+def air_hours(db: psycopg.Connection, basis: str) -> Iterator[tuple[str, datetime, list]]:
+    valid = ", ".join(
+        f"CASE WHEN valid_value({p}, flags ->> '{p}') THEN {p} END" for p in POLLUTANTS
+    )
+    query = f"SELECT site_id, ts, {valid} FROM air_readings WHERE ts > %s AND ts <= %s"
+    for site, ts, *values in db.execute(query + _basis(basis), (START, END)):
+        yield site, ts, values
+
+
+def station_days(db: psycopg.Connection, basis: str) -> dict[date, dict[str, dict[str, float]]]:
+    """Each station-day's valid figures: 24-hour means with >= hours_per_day hours, the daily
+    maximum of the 8-hour O3 means (each with >= hours_per_8h hours, of the 17 that start in
+    the day, with >= windows_per_day of them) and the maximum O3 hour."""
+    slots: dict[tuple[str, date], dict[str, list[float | None]]] = {}
+    for site, ts, values in air_hours(db, basis):
+        start = (ts - timedelta(hours=1)).astimezone(
+            CST
+        )  # the hour ending at 00:00: the day before
+        held = slots.setdefault((site, start.date()), {p: [None] * 24 for p in POLLUTANTS})
+        for p, v in zip(POLLUTANTS, values, strict=True):
+            held[p][start.hour] = v
+    out: dict[date, dict[str, dict[str, float]]] = defaultdict(dict)
+    for (site, day), hours in slots.items():
+        rule = in_force("air", day).data["validity"]
+        per_day, per_8h, windows = (int(rule[k]) for k in ("hours_per_day", "hours_per_8h",
+                                                               "windows_per_day"))  # fmt: skip
+        figures = {}
+        for p, values in hours.items():
+            present = [v for v in values if v is not None]
+            if p != "o3":
+                if len(present) >= per_day:
+                    figures[f"{p}_24h"] = sum(present) / len(present)
+                continue
+            means = []
+            for i in range(17):
+                window = [v for v in values[i : i + 8] if v is not None]
+                if len(window) >= per_8h:
+                    means.append(sum(window) / len(window))
+            if len(means) >= windows:
+                figures["o3_8h"] = max(means)
+            if len(present) >= per_day:
+                figures["o3_1h"] = max(present)
+        if figures:
+            out[day][site] = figures
+    return out
+
+
+def good_day_ratio(db: psycopg.Connection, basis: str) -> tuple[float, int, int]:
+    """(ratio, good days, days with an AQI): the city's day is the mean of its stations'
+    figures, its AQI the largest IAQI of those means."""
+    good = counted = 0
+    for day, stations in station_days(db, basis).items():
+        figures: dict[str, list[float]] = defaultdict(list)
+        for held in stations.values():
+            for name, value in held.items():
+                figures[name].append(value)
+        if "pm25_24h" not in figures:
+            continue
+        noon = datetime(day.year, day.month, day.day, 12, tzinfo=CST)
+        means = {k: sum(v) / len(v) for k, v in figures.items()}
+        aqi = max(iaqi(k, v, at=noon).value for k, v in means.items())
+        counted += 1
+        good += aqi <= GOOD_DAY_MAX_AQI
+    return good / counted, good, counted
+
+
+def section_classes(db: psycopg.Connection, basis: str) -> dict[str, int]:
+    """Each section's class for the year: the worst class of the means of the indicators the
+    2011 method evaluates for its water body (1-6)."""
+    sections = load_reference().sites("water")
+    quantities = FEEDS["water"].quantities
+    means = sql.SQL(", ").join(
+        sql.SQL("avg({}) FILTER (WHERE {})").format(sql.Identifier(q.attr), tables.valid(q))
+        for q in quantities
+    )
+    query = sql.SQL("SELECT site_id, {} FROM water_readings WHERE ts >= %s AND ts < %s").format(
+        means
+    )
+    query += sql.SQL(_basis(basis) + " GROUP BY site_id")  # type: ignore[arg-type]
+    out = {}
+    for site, *values in db.execute(query, (START, END)):
+        waterbody = sections[site].waterbody
+        judged = set(evaluated(waterbody))
+        classes = [
+            parameter_class(q.wire, v, waterbody)
+            for q, v in zip(quantities, values, strict=True)
+            if v is not None and q.wire in judged
+        ]
+        if classes:
+            out[site] = max(classes)
+    return out
+
+
+def by_hand(url: str, basis: str) -> dict[str, float]:
+    with psycopg.connect(url) as db:
+        ratio, good, days = good_day_ratio(db, basis)
+        classes = section_classes(db, basis)
+    sections = load_reference().sites("water")
+    out = {"aqi_good_day_ratio": ratio, "good_days": good, "days": days}
+    for target, level in SHARES.items():
+        held = [c for s, c in classes.items() if level in (None, sections[s].control_level)]
+        out[target] = sum(c <= 3 for c in held) / len(held)
+    out["class5_sections"] = sum(c >= 5 for c in classes.values())
+    return out
+
+
+# --- The system's ----------------------------------------------------------------------------
+
+
+def exported(samples: Mapping[tuple[tuple[str, str], ...], float], basis: str) -> dict[str, float]:
+    found = {}
+    for labels, value in samples.items():
+        label = dict(labels)
+        if label["basis"] == basis and label["scope"] == "city":
+            found[label["target"]] = value
+    return found
+
+
+def stored(url: str, basis: str) -> dict[str, float]:
+    with psycopg.connect(url) as db:
+        return dict(
+            db.execute(
+                "SELECT target, value FROM target_progress WHERE basis = %s AND scope = 'city'"
+                " AND year = %s",
+                (basis, YEAR),
+            ).fetchall()
+        )
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="envwatch-assessment-") as tmp:
+        stack = Stack(Path(tmp)).start()
+        try:
+            url = stack.admin_url
+            sync_register(url)
+            began = time.monotonic()
+            written = simulate(url)
+            took = time.monotonic() - began
+            print(f"{YEAR}, seed {SEED}: rows written {written} in {took:.0f} s")
+            corrected = audit(url)
+            last = AUDITED_UNTIL - timedelta(days=1)
+            print(f"audited through {last:%d %B}, rows corrected by the audit {corrected}")
+            worker = stack.worker(stack.settings("assess"), "worker").wait_up(120)
+            began = time.monotonic()
+            wait_until(
+                lambda: len(worker.samples("envwatch_target_value")) and stored(url, "audited"),
+                300,
+                "the worker's targets",
+                every_s=1,
+            )
+            print(f"the worker read and assessed the year in {time.monotonic() - began:.0f} s")
+            series = worker.samples("envwatch_target_value")
+            rows = {basis: stored(url, basis) for basis in BASES}
+            stack.stop([worker])
+            for basis in BASES:
+                hand, system = by_hand(url, basis), exported(series, basis)
+                print(f"\n{basis}: {hand['good_days']} good days of {hand['days']} with an AQI")
+                print(f"  {'figure':34} {'exported':>10} {'stored':>10} {'by hand':>10}")
+                for name in (*FIGURES, "class5_sections"):
+                    got, row = system.get(name, math.nan), rows[basis].get(name, math.nan)
+                    mark = "" if math.isclose(got, hand[name], abs_tol=1e-9) else "  DIFFERS"
+                    print(f"  {name:34} {got:10.4f} {row:10.4f} {hand[name]:10.4f}{mark}")
+        finally:
+            stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
