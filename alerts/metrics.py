@@ -43,7 +43,19 @@ class Metrics:
         )
         self.rows_duplicate = Counter(
             "envwatch_rows_duplicate_total",
-            "Rows already stored (a re-sent reading)",
+            "Readings already stored as sent (a re-sent or replayed reading)",
+            ["feed"],
+            registry=registry,
+        )
+        self.readings_revised = Counter(
+            "envwatch_readings_revised_total",
+            "Audited readings that replaced a stored reading (the old one kept as a revision)",
+            ["feed"],
+            registry=registry,
+        )
+        self.readings_filled = Counter(
+            "envwatch_readings_filled_total",
+            "Readings re-sent with quantities the stored reading lacked, filled into it",
             ["feed"],
             registry=registry,
         )

@@ -8,7 +8,12 @@ replace stored ones. On the wire each is a JSON object whose
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
 import msgspec
+
+from alerts.standards.editions import local_day
 
 
 class AirDay(msgspec.Struct, tag_field="kind", tag="air_day", kw_only=True):
@@ -30,6 +35,22 @@ class Revised(msgspec.Struct, tag_field="kind", tag="revised", kw_only=True):
     feed: str
     site: str
     days: list[str]  # ISO dates, China Standard Time
+
+
+def revised(feed: str, site: str, spans: Iterable[tuple[datetime, datetime]]) -> Revised:
+    """The summary of a site's readings that audited ones replaced, from their time spans
+    (``Reading.span``): every day a span touches, and the day before a span that starts at
+    local midnight, since a reading stamped at the end of its period (the hour ending at
+    24:00, stamped 00:00) is the day before's in the judgement and the next day's in the
+    daily aggregates. A day too many is assessed again to the same result; a day too few
+    would keep the replaced figures."""
+    days: set[date] = set()
+    for first, last in spans:
+        day, end = local_day(first - timedelta(microseconds=1)), local_day(last)
+        while day <= end:
+            days.add(day)
+            day += timedelta(days=1)
+    return Revised(feed=feed, site=site, days=sorted(d.isoformat() for d in days))
 
 
 Summary = AirDay | SectionClass | Revised

@@ -1,10 +1,11 @@
 """``python -m bench.assessment``: one simulated year, assessed by the worker and by hand.
 
 The simulator's readings of every site for 2025, its instrument faults included, are decoded
-and written to the feed tables by the worker's own sink. The audit lags a month: the air and
-water rows up to 30 November are marked audited (a ``status`` column, as the audited path gives
-the tables) and the hours of stuck or spiked instruments corrected to the simulator's
-fault-free values; December stays preliminary. A worker then starts on the embedded stack,
+and written to the feed tables by the worker's own sink, as preliminary data. The audit lags a
+month: the audited readings of the air and water sites through 30 November (the same readings
+with the stuck or spiked hours corrected, from the simulator without faults) then go through
+the same decoder and sink, which replaces the stored rows and keeps the revisions; December
+stays preliminary. A worker then starts on the embedded stack,
 reads the year from storage and exports its targets. Beside its figures (the exported series,
 and the rows it stored) the same figures are worked out here from the stored rows with plain
 SQL and Python: the station-days (GB 3095 validity), the city's days, their AQI (HJ 633) and
@@ -17,11 +18,12 @@ validity thresholds). About two minutes here.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -42,6 +44,7 @@ from schemas import tables
 from schemas.feeds import FEEDS
 from schemas.reference import load_reference
 from schemas.register_sync import sync_register
+from schemas.resent import Source
 from streams.rows import Row, row_of
 from streams.simulate import SimConfig, Simulator
 from streams.sink import ReadingSink
@@ -49,7 +52,7 @@ from streams.sink import ReadingSink
 YEAR = 2025
 SEED = 13
 START, END = datetime(YEAR, 1, 1, tzinfo=CST), datetime(YEAR + 1, 1, 1, tzinfo=CST)
-AUDITED_UNTIL = datetime(YEAR, 12, 1, tzinfo=CST)  # the audit a month behind
+AUDITED_UNTIL = datetime(YEAR, 12, 1, tzinfo=CST)  # the audit a month behind (exclusive)
 AUDITED_FEEDS = ("air", "water")
 PER_MESSAGE = 60
 BASES = ("realtime", "audited")
@@ -62,7 +65,9 @@ SHARES = {  # target -> control level (None: every section)
 FIGURES = ("aqi_good_day_ratio", *SHARES)
 
 
-def weeks(simulator: Simulator, until: datetime) -> Iterator[tuple[str, list[Row]]]:
+def weeks(
+    simulator: Simulator, until: datetime, status: str = "preliminary"
+) -> Iterator[tuple[str, list[Row]]]:
     """(feed, rows) of each week of the year up to ``until``, decoded as the worker decodes."""
     decode = decoders(simulator.reference)
     at = START
@@ -70,7 +75,7 @@ def weeks(simulator: Simulator, until: datetime) -> Iterator[tuple[str, list[Row
         end = min(at + timedelta(days=7), until)
         by_feed: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for feed, _, payload in simulator.readings_between(at, end):
-            by_feed[feed].append(payload)
+            by_feed[feed].append(payload | {"status": status})
         for feed, payloads in by_feed.items():
             rows = []
             for i in range(0, len(payloads), PER_MESSAGE):
@@ -81,75 +86,42 @@ def weeks(simulator: Simulator, until: datetime) -> Iterator[tuple[str, list[Row
         at = end
 
 
-def simulate(url: str) -> dict[str, int]:
-    """The year's readings, faults and all, written by the worker's sink a week at a time."""
+def write(url: str, readings: Iterator[tuple[str, list[Row]]]) -> dict[str, dict[str, int]]:
+    """Rows written by the worker's sink, from offsets of a topic per feed; what they did."""
     sinks = {feed: ReadingSink(url, entry) for feed, entry in FEEDS.items()}
-    written: dict[str, int] = defaultdict(int)
+    offsets = {feed: itertools.count() for feed in FEEDS}
+    done: dict[str, Counter[str]] = defaultdict(Counter)
 
     async def run() -> None:
         try:
-            for feed, rows in weeks(Simulator(load_reference(), SEED), END):
-                written[feed] += await sinks[feed].write(rows)
+            for feed, rows in readings:
+                origins = [Source(f"bench.{feed}", 0, next(offsets[feed])) for _ in rows]
+                written = await sinks[feed].write(rows, origins=origins)
+                done[feed].update(
+                    new=written.new,
+                    revised=len(written.revised),
+                    duplicates=written.duplicates,
+                    conflicts=len(written.conflicts),
+                )
         finally:
             for sink in sinks.values():
                 await sink.close()
 
     asyncio.run(run())
-    return dict(written)
+    return {feed: dict(+counts) for feed, counts in done.items()}
 
 
-def audit(url: str) -> dict[str, int]:
-    """The audit through November: every row audited, and the values of the hours the
-    instruments got wrong (stuck or spiked) replaced by the simulator's fault-free ones.
-    Returns the corrected rows of each feed."""
+def simulate(url: str) -> dict[str, dict[str, int]]:
+    """The year's readings as sent first, preliminary, instrument faults and all."""
+    return write(url, weeks(Simulator(load_reference(), SEED), END))
+
+
+def audit(url: str) -> dict[str, dict[str, int]]:
+    """The audited readings of the air and water sites through November, sent later: the
+    same readings with the instruments' faults (stuck or spiked hours) corrected."""
     clean = Simulator(load_reference(), SEED, SimConfig.without_faults())
-    with psycopg.connect(url, autocommit=True) as db:
-        for feed in AUDITED_FEEDS:
-            entry = FEEDS[feed]
-            db.execute(f"CREATE TABLE audit_{feed} (LIKE {tables.table(entry)} INCLUDING DEFAULTS)")
-        for feed, rows in weeks(clean, AUDITED_UNTIL):
-            if feed in AUDITED_FEEDS:
-                with db.cursor() as cur, cur.copy(tables.copy(FEEDS[feed], f"audit_{feed}")) as cp:
-                    cp.set_types(tables.copy_types(FEEDS[feed]))
-                    for row in rows:
-                        cp.write_row(row)
-        corrected = {}
-        for feed in AUDITED_FEEDS:
-            columns = sql.SQL(", ").join(sql.Identifier(q.attr) for q in FEEDS[feed].quantities)
-            values = sql.SQL(", ").join(
-                sql.SQL("v.{}").format(sql.Identifier(q.attr)) for q in FEEDS[feed].quantities
-            )
-            table, values_table = (
-                sql.Identifier(f"{feed}_readings"),
-                sql.Identifier(f"audit_{feed}"),
-            )
-            db.execute(
-                sql.SQL(
-                    "ALTER TABLE {} ADD COLUMN status text NOT NULL DEFAULT 'preliminary'"
-                ).format(table)
-            )
-            done = db.execute(
-                sql.SQL(
-                    "UPDATE {t} a SET ({c}) = ({v}) FROM {vt} v WHERE a.site_id = v.site_id"
-                    " AND a.ts = v.ts AND ({a}) IS DISTINCT FROM ({v})"
-                ).format(
-                    t=table,
-                    c=columns,
-                    v=values,
-                    vt=values_table,
-                    a=sql.SQL(", ").join(
-                        sql.SQL("a.{}").format(sql.Identifier(q.attr))
-                        for q in FEEDS[feed].quantities
-                    ),
-                )
-            )
-            corrected[feed] = done.rowcount
-            db.execute(
-                sql.SQL("UPDATE {} SET status = 'audited' WHERE ts <= %s").format(table),
-                (AUDITED_UNTIL,),
-            )
-            db.execute(sql.SQL("DROP TABLE {}").format(values_table))
-    return corrected
+    audited = weeks(clean, AUDITED_UNTIL, "audited")
+    return write(url, ((f, rows) for f, rows in audited if f in AUDITED_FEEDS))
 
 
 # --- By hand ---------------------------------------------------------------------------------
@@ -298,9 +270,11 @@ def main() -> int:
             written = simulate(url)
             took = time.monotonic() - began
             print(f"{YEAR}, seed {SEED}: rows written {written} in {took:.0f} s")
+            began = time.monotonic()
             corrected = audit(url)
             last = AUDITED_UNTIL - timedelta(days=1)
-            print(f"audited through {last:%d %B}, rows corrected by the audit {corrected}")
+            took = time.monotonic() - began
+            print(f"audited readings through {last:%d %B}: {corrected} in {took:.0f} s")
             worker = stack.worker(stack.settings("assess"), "worker").wait_up(120)
             began = time.monotonic()
             wait_until(

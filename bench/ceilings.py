@@ -21,6 +21,7 @@ from schemas import tables
 from schemas.decode import FeedDecoder, Rules
 from schemas.feeds import FEEDS
 from schemas.reference import Reference
+from schemas.resent import Source
 from streams.rows import Row, row_of
 from streams.sink import ReadingSink
 
@@ -70,7 +71,7 @@ def copy_rate(admin_url: str, rows: Mapping[str, Sequence[Row]], chunk: int = 50
     with psycopg.connect(admin_url, autocommit=True) as conn:
         started = time.perf_counter()
         for feed, chunk_rows in _batches(rows, chunk):
-            statement = tables.copy(FEEDS[feed], tables.table(FEEDS[feed]))
+            statement = tables.copy(FEEDS[feed])
             with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
                 copy.set_types(tables.copy_types(FEEDS[feed]))
                 for row in chunk_rows:
@@ -85,8 +86,9 @@ async def sink_rate(url: str, rows: Mapping[str, Sequence[Row]], batch: int) -> 
     try:
         started = time.perf_counter()
         stored = 0
-        for feed, batch_rows in _batches(rows, batch):
-            stored += await sinks[feed].write(batch_rows)
+        for n, (feed, batch_rows) in enumerate(_batches(rows, batch)):
+            origins = [Source(f"bench.{feed}", 0, n * batch + i) for i in range(len(batch_rows))]
+            stored += (await sinks[feed].write(batch_rows, origins=origins)).new
         return stored / (time.perf_counter() - started)
     finally:
         for sink in sinks.values():

@@ -131,7 +131,7 @@ def _os(exc: BaseException, settings: Settings | None) -> str:
         return (
             f"cannot listen: {exc.strerror or _reason(exc)}; another process holds the port: "
             "stop it or choose another port (ENVWATCH_METRICS_PORT, ENVWATCH_WORKER_WEB_PORT, "
-            "ENVWATCH_NOTIFY_PORT)"
+            "ENVWATCH_NOTIFY_PORT, ENVWATCH_GATEWAY_PORT, ENVWATCH_GATEWAY_METRICS_PORT)"
         )
     if exc.filename is not None:
         return f"{exc.filename}: {exc.strerror or _reason(exc)}"

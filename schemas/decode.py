@@ -31,6 +31,9 @@ class Reject:
 class Decoded:
     readings: list[Reading] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
+    # Each reading's element of the batch (None: the message was one reading), so that a
+    # reading refused later (a conflicting duplicate) is dead-lettered with its own bytes.
+    elements: list[int | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class FeedDecoder:
             return out
         latest = now + self.rules.max_future
         if all(self._fine(reading, latest) for reading in decoded):  # the common case
-            out.readings = decoded
+            out.readings, out.elements = decoded, list(range(len(decoded)))
             return out
         for index, reading in enumerate(decoded):
             self._check(reading, raw, index, now, out)
@@ -116,10 +119,16 @@ class FeedDecoder:
             self._check(reading, piece, None if single else index, now, out)
         return out
 
+    def element(self, raw: bytes, index: int | None) -> bytes:
+        """The bytes of one reading of a message as received: its batch element ``index``, or
+        the whole message (None), as :attr:`Decoded.elements` names it."""
+        return raw if index is None else bytes(self._parts.decode(raw)[index])
+
     def _expected(self, message: str) -> str:
-        """msgspec names the field but not the allowed values of an enumeration; add them."""
+        """msgspec names the field but not the allowed values of an enumeration; add them,
+        whatever was wrong there (another string, a number, null)."""
         for name, values in self._choices.items():
-            if message.startswith("Invalid enum value") and message.endswith(f".{name}`"):
+            if message.endswith(f" - at `$.{name}`"):
                 return f"; expected one of {', '.join(map(repr, values))}"
         return ""
 
@@ -142,6 +151,7 @@ class FeedDecoder:
         reason, code = self._problem(reading, now)
         if reason is None:
             out.readings.append(reading)
+            out.elements.append(index)
         else:
             where = "" if index is None else f" (batch element {index})"
             out.rejects.append(Reject(raw, reason + where, code))
@@ -201,11 +211,12 @@ def _choices(model: type[msgspec.Struct]) -> dict[str, tuple[object, ...]]:
     """Wire name -> allowed values, for the fields whose type is a set of literals."""
     info = msgspec.inspect.type_info(model)
     assert isinstance(info, msgspec.inspect.StructType)
-    return {
-        f.encode_name: tuple(f.type.values)
-        for f in info.fields
-        if isinstance(f.type, msgspec.inspect.LiteralType)
-    }
+    out: dict[str, tuple[object, ...]] = {}
+    for f in info.fields:
+        t = f.type.type if isinstance(f.type, msgspec.inspect.Metadata) else f.type  # described
+        if isinstance(t, msgspec.inspect.LiteralType):
+            out[f.encode_name] = tuple(t.values)
+    return out
 
 
 def _code(message: str) -> str:

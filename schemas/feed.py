@@ -22,6 +22,7 @@ class Reading(Protocol):
     """What every feed struct offers besides its fields."""
 
     flags: dict[str, str] | None
+    status: str  # preliminary or audited (schemas.fields.Status)
 
     def site(self) -> str:
         """The site id the reading belongs to."""
@@ -46,7 +47,7 @@ class Quantity(NamedTuple):
     hi: float
 
 
-Kind = Literal["site", "time", "text", "value", "flags"]
+Kind = Literal["site", "time", "text", "value", "flags", "status"]
 
 
 class Column(NamedTuple):
@@ -81,6 +82,8 @@ class Feed:
                 columns.append(Column("site_id", f.name, "site"))
             elif f.name == "flags":
                 columns.append(Column("flags", f.name, "flags"))
+            elif f.name == "status":  # preliminary or audited: what a re-sent reading does
+                columns.append(Column("status", f.name, "status"))
             elif bounds is not None:
                 quantities.append(Quantity(f.name, f.encode_name, _doc(f.type), *bounds))
                 columns.append(Column(f.name, f.name, "value"))

@@ -1,4 +1,5 @@
-"""Field types the feed contracts share: site ids, timestamps, measured quantities, flags.
+"""Field types the feed contracts share: site ids, timestamps, measured quantities, flags,
+the data's status.
 
 Bounds on a quantity are its physical range (what an instrument can honestly report); values
 inside it that break a standard are judged later, never rejected.
@@ -7,7 +8,7 @@ inside it that break a standard are judged later, never rejected.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Literal
 
 from msgspec import Meta
 
@@ -22,6 +23,18 @@ Timestamp = Annotated[
 Flags = Annotated[
     dict[str, str],
     Meta(description="Data flag per parameter (wire name -> HJ 212 flag, e.g. N valid)"),
+]
+
+# The national practice publishes real-time data first and audited data later: an audited
+# reading replaces the stored one of its site and time (README, Storage: re-sent readings).
+PRELIMINARY: Final = "preliminary"
+AUDITED: Final = "audited"
+Status = Annotated[
+    Literal["preliminary", "audited"],
+    Meta(
+        description="preliminary (real-time data, the default) or audited: an audited reading "
+        "replaces the stored reading of its site and time, which is kept as a revision"
+    ),
 ]
 
 

@@ -125,21 +125,15 @@ def _continuous(conn: psycopg.Connection, view: str) -> bool:
 def apply_feed_schema(
     conn: psycopg.Connection, feeds: Collection[Feed], timescale: bool
 ) -> list[str]:
-    """Tables, new columns, hypertables, aggregates and grants of every feed; idempotent.
-    Returns the tables, columns and aggregates it created."""
+    """Tables, new columns, hypertables, aggregates, revisions and grants of every feed;
+    idempotent. Returns the tables, columns and aggregates it created."""
     changed: list[str] = []
     conn.execute(tables.valid_function())
     for feed in feeds:
-        name = tables.table(feed)
-        existing = _columns(conn, name)
-        conn.execute(tables.create_table(feed))
-        missing = [c for c in tables.table_columns(feed) if existing and c not in existing]
-        if missing:
-            conn.execute(tables.add_columns(feed, missing))
-            changed += [f"{name}.{c}" for c in missing]
-        elif not existing:
-            changed.append(name)
-        conn.execute(tables.time_index(feed))
+        for table in (tables.readings_table(feed), tables.revisions_table(feed)):
+            changed += _ensure_table(conn, table)
+        for statement in tables.indexes(feed):
+            conn.execute(statement)
         for statement in tables.hypertable(feed) if timescale else []:
             conn.execute(statement)
         for agg in tables.AGGREGATES:
@@ -147,6 +141,18 @@ def apply_feed_schema(
         for statement in tables.grants(feed):
             conn.execute(statement)
     return changed
+
+
+def _ensure_table(conn: psycopg.Connection, table: tables.Table) -> list[str]:
+    """Creates the table, or adds the columns it lacks; returns what it created or added."""
+    existing = _columns(conn, table.name)
+    if not existing:
+        conn.execute(tables.create_table(table))
+        return [table.name]
+    missing = [name for name, _ in table.columns if name not in existing]
+    if missing:
+        conn.execute(tables.add_columns(table, missing))
+    return [f"{table.name}.{name}" for name in missing]
 
 
 def _ensure_aggregate(

@@ -1,8 +1,12 @@
-"""The feed tables, their hourly and daily aggregates and their grants, as SQL from the registry.
+"""The feed tables, their revisions, hourly and daily aggregates and grants, as SQL from the
+registry.
 
 Each feed of ``schemas.feeds.FEEDS`` gets ``<feed>_readings``: one row per reading, a column per
-column of the feed (NULL for not measured, flags as jsonb), ``received_at``, unique on
-``site_id`` and the feed's key. ``<feed>_hourly`` and ``<feed>_daily`` hold, per quantity, the
+column of the feed (NULL for not measured, flags as jsonb, the status ``preliminary`` unless
+given), ``received_at``, unique on ``site_id`` and the feed's key. ``<feed>_revisions`` keeps
+each stored row an audited reading replaced: the key, every other column before and after
+(``pm25_old``, ``pm25_new``), when each was received, and the topic, partition and offset of the
+audited reading. ``<feed>_hourly`` and ``<feed>_daily`` hold, per quantity, the
 average, minimum, maximum and count of valid values (``pm25_avg``, ``pm25_min``, ``pm25_max``,
 ``pm25_n``): named after the column first, so a quantity's figures sort together and read as
 the analyst says them. With TimescaleDB the table is a hypertable and the aggregates are
@@ -20,6 +24,7 @@ from typing import NamedTuple
 from psycopg import sql
 
 from schemas.feed import Column, Feed, Quantity
+from schemas.fields import PRELIMINARY
 
 CITY_TZ = "Asia/Shanghai"  # days are the city's calendar days
 CHUNK = "7 days"  # one chunk a week: a station's week is one or two chunks
@@ -38,7 +43,12 @@ TYPES = {
     "text": "text",
     "value": "float8",
     "flags": "jsonb",
+    "status": "text",
 }
+# Where a revision came from: the audited reading's topic, partition and offset.
+SOURCE = {"source_topic": "text", "source_partition": "int", "source_offset": "bigint"}
+OLD_NEW = ("old", "new")  # a revision's columns: pm25_old, pm25_new
+NOT_NULL, NULL = sql.SQL(" NOT NULL"), sql.SQL("")
 
 
 class Aggregate(NamedTuple):
@@ -62,9 +72,13 @@ def table(feed: Feed) -> str:
     return f"{feed.name}_readings"
 
 
-def stage(feed: Feed) -> str:
-    """The sink's per-connection staging table (its conflict path)."""
-    return f"{feed.name}_stage"
+def revisions(feed: Feed) -> str:
+    return f"{feed.name}_revisions"
+
+
+def readable(feed: Feed) -> list[str]:
+    """What both roles read of a feed: its table, aggregates and revisions (for analysts)."""
+    return [table(feed), *(aggregate(feed, a) for a in AGGREGATES), revisions(feed)]
 
 
 def aggregate(feed: Feed, agg: Aggregate) -> str:
@@ -94,7 +108,17 @@ def aggregate_columns(feed: Feed) -> list[str]:
 
 
 def table_columns(feed: Feed) -> list[str]:
-    return [c.name for c in feed.columns] + ["received_at"]
+    return [name for name, _ in readings_table(feed).columns]
+
+
+def replaced(feed: Feed) -> tuple[Column, ...]:
+    """The columns an audited reading replaces: all but the key, in column order."""
+    key = unique_key(feed)
+    return tuple(c for c in feed.columns if c.name not in key)
+
+
+def revision_columns(feed: Feed) -> list[str]:
+    return [name for name, _ in revisions_table(feed).columns]
 
 
 def copy_types(feed: Feed) -> tuple[str, ...]:
@@ -110,12 +134,52 @@ def _interval(text: str | None) -> sql.Composable:
     return sql.SQL("{}::interval").format(sql.Literal(text))
 
 
-def _column(c: Column, key: tuple[str, ...]) -> sql.Composable:
-    null = sql.SQL(" NOT NULL") if c.name in key else sql.SQL("")
-    return sql.SQL("{} {}{}").format(sql.Identifier(c.name), sql.SQL(TYPES[c.kind]), null)
+def _definition(name: str, type_: str, extra: sql.Composable = NULL) -> tuple[str, sql.Composable]:
+    return name, sql.SQL("{} {}{}").format(sql.Identifier(name), sql.SQL(type_), extra)
 
 
-RECEIVED = sql.SQL("received_at timestamptz NOT NULL DEFAULT now()")
+def _column(c: Column, key: tuple[str, ...]) -> tuple[str, sql.Composable]:
+    extra: sql.Composable = NOT_NULL if c.name in key else NULL
+    if c.kind == "status":  # rows stored before the field existed were preliminary
+        extra = sql.SQL(" NOT NULL DEFAULT {}").format(sql.Literal(PRELIMINARY))
+    return _definition(c.name, TYPES[c.kind], extra)
+
+
+NOW = sql.SQL(" NOT NULL DEFAULT now()")
+RECEIVED = _definition("received_at", "timestamptz", NOW)
+
+
+class Table(NamedTuple):
+    """A table of a feed: its name, its columns (name, definition) and its constraints."""
+
+    name: str
+    columns: list[tuple[str, sql.Composable]]
+    constraints: list[sql.Composable]
+
+
+def readings_table(feed: Feed) -> Table:
+    key = unique_key(feed)
+    constraint = sql.SQL("CONSTRAINT {} UNIQUE ({})").format(
+        sql.Identifier(f"{table(feed)}_key"), _ids(key)
+    )
+    return Table(table(feed), [_column(c, key) for c in feed.columns] + [RECEIVED], [constraint])
+
+
+def revisions_table(feed: Feed) -> Table:
+    """A revision: the key, each replaced column before and after, when each was received (the
+    old row's ``received_at``; the audited reading's, the time of the revision), its origin."""
+    key = unique_key(feed)
+    by_name = {c.name: c for c in feed.columns}
+    columns = [_definition(k, TYPES[by_name[k].kind], NOT_NULL) for k in key]
+    columns += [
+        _definition(f"{c.name}_{end}", TYPES[c.kind]) for c in replaced(feed) for end in OLD_NEW
+    ]
+    columns += [
+        _definition("received_at_old", "timestamptz", NOT_NULL),
+        _definition("received_at_new", "timestamptz", NOW),
+        *(_definition(name, type_, NOT_NULL) for name, type_ in SOURCE.items()),
+    ]
+    return Table(revisions(feed), columns, [])
 
 
 def valid_function() -> sql.Composed:
@@ -140,37 +204,33 @@ def valid(q: Quantity, row: str | None = None) -> sql.Composed:
     )
 
 
-def create_table(feed: Feed) -> sql.Composed:
-    key = unique_key(feed)
-    columns = [_column(c, key) for c in feed.columns] + [RECEIVED]
-    constraint = sql.SQL("CONSTRAINT {} UNIQUE ({})").format(
-        sql.Identifier(f"{table(feed)}_key"), _ids(key)
-    )
+def create_table(t: Table) -> sql.Composed:
+    definitions = [d for _, d in t.columns] + t.constraints
     return sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
-        sql.Identifier(table(feed)), sql.SQL(", ").join([*columns, constraint])
+        sql.Identifier(t.name), sql.SQL(", ").join(definitions)
     )
 
 
-def add_columns(feed: Feed, missing: list[str]) -> sql.Composed:
-    """Columns the registry has and the table lacks (a quantity the feed gained)."""
-    key = unique_key(feed)
+def add_columns(t: Table, missing: list[str]) -> sql.Composed:
+    """Columns the registry has and the table lacks (a quantity or a field the feed gained)."""
     adds = [
-        sql.SQL("ADD COLUMN IF NOT EXISTS {}").format(_column(c, key))
-        for c in feed.columns
-        if c.name in missing
+        sql.SQL("ADD COLUMN IF NOT EXISTS {}").format(d) for name, d in t.columns if name in missing
     ]
-    return sql.SQL("ALTER TABLE {} {}").format(
-        sql.Identifier(table(feed)), sql.SQL(", ").join(adds)
-    )
+    return sql.SQL("ALTER TABLE {} {}").format(sql.Identifier(t.name), sql.SQL(", ").join(adds))
 
 
-def time_index(feed: Feed) -> sql.Composed:
-    """For queries over all sites in a time range (the unique key serves one site's)."""
-    return sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({} DESC)").format(
-        sql.Identifier(f"{table(feed)}_time"),
-        sql.Identifier(table(feed)),
-        sql.Identifier(feed.time_column),
-    )
+def indexes(feed: Feed) -> list[sql.Composed]:
+    """The feed table's, for queries over all sites in a time range (the unique key serves one
+    site's); the revisions', for one site's over time."""
+    time = sql.Identifier(feed.time_column)
+    return [
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({} DESC)").format(
+            sql.Identifier(f"{table(feed)}_time"), sql.Identifier(table(feed)), time
+        ),
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (site_id, {} DESC)").format(
+            sql.Identifier(f"{revisions(feed)}_site"), sql.Identifier(revisions(feed)), time
+        ),
+    ]
 
 
 def hypertable(feed: Feed) -> list[sql.Composed]:
@@ -253,36 +313,79 @@ def drop_aggregate(name: str, materialized: bool) -> sql.Composed:
 
 
 def grants(feed: Feed) -> list[sql.Composed]:
-    """The writer stores readings and reads what it stored; both roles read the aggregates."""
-    readable = [table(feed), *(aggregate(feed, a) for a in AGGREGATES)]
+    """The writer stores readings, replaces stored ones by audited ones (an UPDATE) and keeps
+    the revisions it made (never changes them); both roles read the table, its aggregates and
+    its revisions."""
     return [
-        sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(
+        sql.SQL("GRANT SELECT, INSERT, UPDATE ON {} TO {}").format(
             sql.Identifier(table(feed)), sql.Identifier(WRITER)
         ),
-        sql.SQL("GRANT SELECT ON {} TO {}").format(_ids(readable), _ids([WRITER, READER])),
+        sql.SQL("GRANT INSERT ON {} TO {}").format(
+            sql.Identifier(revisions(feed)), sql.Identifier(WRITER)
+        ),
+        sql.SQL("GRANT SELECT ON {} TO {}").format(_ids(readable(feed)), _ids([WRITER, READER])),
     ]
 
 
-def copy(feed: Feed, into: str) -> sql.Composed:
-    """Binary COPY of rows in ``Feed.columns`` order into the feed table or its stage."""
+def copy(feed: Feed) -> sql.Composed:
+    """Binary COPY of rows in ``Feed.columns`` order into the feed table."""
     names = [c.name for c in feed.columns]
     return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-        sql.Identifier(into), _ids(names)
+        sql.Identifier(table(feed)), _ids(names)
     )
 
 
-def create_stage(feed: Feed) -> sql.Composed:
-    columns = [_column(c, ()) for c in feed.columns]
-    return sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS").format(
-        sql.Identifier(stage(feed)), sql.SQL(", ").join(columns)
+def select_stored(feed: Feed) -> sql.Composed:
+    """The stored rows (``Feed.columns`` and ``received_at``) at some keys, between the earliest
+    and the latest time among them, so that a hypertable reads only the chunks they fall in."""
+    return sql.SQL("SELECT {} FROM {} {} WHERE {} BETWEEN %s AND %s").format(
+        _ids(table_columns(feed)),
+        sql.Identifier(table(feed)),
+        _keys(feed),
+        sql.Identifier(table(feed), feed.time_column),
     )
 
 
-def insert_staged(feed: Feed) -> sql.Composed:
-    """The staged rows not stored yet; returns the key of each row it stored, so the rest of
-    the batch is known to be held already (or twice in the batch)."""
-    names = _ids([c.name for c in feed.columns])
-    key = _ids(unique_key(feed))
-    return sql.SQL(
-        "INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) DO NOTHING RETURNING {}"
-    ).format(sql.Identifier(table(feed)), names, names, sql.Identifier(stage(feed)), key, key)
+def _keys(feed: Feed) -> sql.Composed:
+    """A join to the rows at some keys, given as one array per key column."""
+    key = unique_key(feed)
+    by_name = {c.name: c for c in feed.columns}
+    arrays = sql.SQL(", ").join(
+        sql.SQL("%s::{}[]").format(sql.SQL(TYPES[by_name[k].kind])) for k in key
+    )
+    return sql.SQL("JOIN unnest({}) AS k ({}) USING ({})").format(arrays, _ids(key), _ids(key))
+
+
+def select_applied(feed: Feed) -> sql.Composed:
+    """At some keys, the latest offset of each topic and partition whose audited reading
+    revised the stored row (a reading replayed from that offset or before was applied)."""
+    key = unique_key(feed)
+    groups = _ids([*key, *list(SOURCE)[:2]])
+    return sql.SQL("SELECT {}, max(source_offset) FROM {} {} GROUP BY {}").format(
+        groups, sql.Identifier(revisions(feed)), _keys(feed), groups
+    )
+
+
+def update_stored(feed: Feed) -> sql.Composed:
+    """One stored row's replaced columns and ``received_at`` (NULL: now) set, by its key."""
+    names = [c.name for c in replaced(feed)] + ["received_at"]
+    values = [sql.Placeholder()] * (len(names) - 1) + [sql.SQL("coalesce(%s::timestamptz, now())")]
+    where = sql.SQL(" AND ").join(
+        sql.SQL("{} = %s").format(sql.Identifier(k)) for k in unique_key(feed)
+    )
+    return sql.SQL("UPDATE {} SET ({}) = ({}) WHERE {}").format(
+        sql.Identifier(table(feed)), _ids(names), sql.SQL(", ").join(values), where
+    )
+
+
+def insert_revision(feed: Feed) -> sql.Composed:
+    """One revision, in ``revisions_table`` column order; ``received_at_old`` NULL is now (a
+    row stored earlier in the same batch), ``received_at_new`` is the time of the revision."""
+    names = [n for n in revision_columns(feed) if n != "received_at_new"]
+    values = [
+        sql.SQL("coalesce(%s::timestamptz, now())") if n == "received_at_old" else sql.Placeholder()
+        for n in names
+    ]
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+        sql.Identifier(revisions(feed)), _ids(names), sql.SQL(", ").join(values)
+    )

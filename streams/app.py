@@ -8,6 +8,8 @@ from streams.transport import App
 
 
 def create_app(settings: Settings) -> App:
+    datadir = settings.state_dir / "worker"  # Faust's own folder, beside the run's state
+    datadir.mkdir(parents=True, exist_ok=True)
     brokers = ";".join(f"kafka://{host}" for host in settings.kafka_bootstrap.split(","))
     app = App(
         settings.app_id,
@@ -15,6 +17,7 @@ def create_app(settings: Settings) -> App:
         broker_credentials=faust_broker_credentials(settings),
         autodiscover=False,
         store="memory://",
+        datadir=datadir,
         key_serializer="raw",
         value_serializer="raw",
         topic_partitions=settings.topic_partitions,

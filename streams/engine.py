@@ -2,8 +2,10 @@
 
 The order is the guarantee. Decode; send the rejects to the dead-letter topic; load each
 site's state; judge each site's readings (pure code, ``alerts/feeds``); store the rows and the
-alert transitions in one transaction (retried until stored); send the transitions and the
-summaries; only then keep the new states and export them. The batch's offsets count as
+alert transitions in one transaction (retried until stored); send the readings the sink
+refused as conflicting duplicates to the dead-letter topic, then the transitions and the
+summaries (a ``Revised`` one for each site whose stored readings audited ones replaced); only
+then keep the new states and export them. The batch's offsets count as
 stored after that (``streams/delivery.py``). A checkpoint (:meth:`Checkpointed.checkpoint`)
 waits until the broker has confirmed every message the batches since the last one sent,
 writes the states they changed to the table's changelog and waits for that too, and only
@@ -26,9 +28,10 @@ from alerts.feeds import Judgement
 from alerts.judge import AlertEvent, Context, Outcome, Timing
 from alerts.metrics import Metrics
 from alerts.standards import ReadingError
-from alerts.summaries import Summary, encode
+from alerts.summaries import Summary, encode, revised
 from schemas.decode import FeedDecoder, Reject
 from schemas.feed import Feed, Reading
+from schemas.resent import CONFLICTING, Conflict
 from streams.alert_events import AlertEvents
 from streams.deadletter import DeadLetters
 from streams.delivery import Delivery, Record
@@ -137,6 +140,8 @@ class FeedEngine(Checkpointed):
         by_site: dict[str, list[Reading]] = {}
         partition: dict[str, int] = {}
         valid: list[Reading] = []
+        origins: list[Record] = []  # each valid reading's record, and its element there
+        elements: list[int | None] = []
         rejected: list[tuple[str, Reject, Record]] = []
         for record in records:
             decoded = self.decoder.decode(record.value or b"", now)
@@ -145,12 +150,12 @@ class FeedEngine(Checkpointed):
                 by_site.setdefault(site, []).append(reading)
                 partition[site] = record.partition
             valid.extend(decoded.readings)
+            origins.extend([record] * len(decoded.readings))
+            elements.extend(decoded.elements)
             rejected.extend((name, reject, record) for reject in decoded.rejects)
         stage.done("decode")
         if rejected:
-            self.unconfirmed += await self.dead_letters.send(rejected)
-            for _, reject, _ in rejected:
-                self.metrics.dead_letters.labels(name, reject.code).inc()
+            await self._dead_letter(rejected)
         self.metrics.messages.labels(name).inc(len(records))
         self.metrics.readings.labels(name).inc(len(valid))
         if not valid:
@@ -177,13 +182,18 @@ class FeedEngine(Checkpointed):
 
         rows = [self._row(reading) for reading in valid]
         stage.done("rows")
-        stored = await self.sink.write(rows, events)
+        written = await self.sink.write(rows, events, origins)
         stage.done("write")
         self.metrics.write_seconds.labels(name).observe(stage.last)
         self.metrics.batch_readings.labels(name).observe(len(valid))
-        self.metrics.rows_written.labels(name).inc(stored)
-        self.metrics.rows_duplicate.labels(name).inc(len(rows) - stored)
+        self.metrics.rows_written.labels(name).inc(written.new)
+        self.metrics.rows_duplicate.labels(name).inc(written.duplicates)
+        self.metrics.readings_filled.labels(name).inc(written.filled)
+        self.metrics.readings_revised.labels(name).inc(len(written.revised))
         self.metrics.last_write.labels(name).set_to_current_time()
+        if written.conflicts:
+            await self._dead_letter(self._conflicts(written.conflicts, origins, elements))
+        summaries += self._revised(valid, written.revised)
         await self._publish(events, summaries)
         stage.done("publish")
 
@@ -191,7 +201,30 @@ class FeedEngine(Checkpointed):
             if self.store.put(site, state, partition[site]):
                 self.exporter.export(name, self.sites[site], state)
         stage.done("export")
-        return stored
+        return written.new
+
+    async def _dead_letter(self, rejected: list[tuple[str, Reject, Record]]) -> None:
+        self.unconfirmed += await self.dead_letters.send(rejected)
+        for _, reject, _ in rejected:
+            self.metrics.dead_letters.labels(self.feed.name, reject.code).inc()
+
+    def _conflicts(
+        self, conflicts: Iterable[Conflict], origins: list[Record], elements: list[int | None]
+    ) -> list[tuple[str, Reject, Record]]:
+        """Readings the sink refused (not stored), each with its own bytes as received."""
+        out = []
+        for c in conflicts:
+            record = origins[c.index]
+            raw = self.decoder.element(record.value or b"", elements[c.index])
+            out.append((self.feed.name, Reject(raw, c.reason, CONFLICTING), record))
+        return out
+
+    def _revised(self, valid: list[Reading], indices: Iterable[int]) -> list[Summary]:
+        """A ``Revised`` summary per site whose stored readings audited ones replaced."""
+        spans: dict[str, list[tuple[datetime, datetime]]] = {}
+        for i in indices:
+            spans.setdefault(valid[i].site(), []).append(valid[i].span())
+        return [revised(self.feed.name, site, each) for site, each in spans.items()]
 
     async def _publish(self, events: list[AlertEvent], summaries: list[Summary]) -> None:
         if summaries:

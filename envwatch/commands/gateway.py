@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 
+from envwatch.failures import NotConfiguredError
 from streams.settings import Settings
 
 
@@ -23,24 +24,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve until SIGINT/SIGTERM; a failure (no broker, a port taken, a bad register) rises
+    to the command line, which says it in one line."""
     from schemas.reference import load_reference
     from streams.gateway import run_gateway
 
     if not settings.kafka_configured:
-        raise SystemExit("set ENVWATCH_KAFKA_BOOTSTRAP to the broker address")
-    try:
-        reference = load_reference(settings.reference_dir)
-    except (OSError, ValueError) as e:
-        raise SystemExit(f"the register cannot be loaded: {e}") from None
+        raise NotConfiguredError("set ENVWATCH_KAFKA_BOOTSTRAP to the broker address")
+    reference = load_reference(settings.reference_dir)
     host = args.host or settings.gateway_host
     port = settings.gateway_port if args.port is None else args.port
-    try:
-        with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-            asyncio.run(run_gateway(settings, reference, host, port))
-    except OSError as e:
-        raise SystemExit(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-    except Exception as e:  # the broker: aiokafka's errors share no base worth naming
-        raise SystemExit(
-            f"gateway stopped: {type(e).__name__}: {e}; check ENVWATCH_KAFKA_BOOTSTRAP"
-        ) from None
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(run_gateway(settings, reference, host, port))
     return 0

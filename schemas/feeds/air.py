@@ -9,7 +9,7 @@ from typing import Literal
 from msgspec import Struct
 
 from schemas.feed import Feed
-from schemas.fields import Flags, Mg, SiteId, Timestamp, Ug
+from schemas.fields import PRELIMINARY, Flags, Mg, SiteId, Status, Timestamp, Ug
 
 
 class AirReading(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -27,6 +27,7 @@ class AirReading(Struct, forbid_unknown_fields=True, kw_only=True):
     o3: Ug | None = None
     co: Mg | None = None
     flags: Flags | None = None
+    status: Status = PRELIMINARY
 
     def site(self) -> str:
         return self.station_id

@@ -9,7 +9,7 @@ from datetime import datetime
 from msgspec import Struct
 
 from schemas.feed import Feed
-from schemas.fields import Flags, SiteId, Timestamp, quantity
+from schemas.fields import PRELIMINARY, Flags, SiteId, Status, Timestamp, quantity
 
 INDUSTRIES = frozenset(
     {"cement", "textile", "chemical", "power", "steel", "paper", "ceramics", "glass",
@@ -34,6 +34,7 @@ class EnergyReading(Struct, forbid_unknown_fields=True, kw_only=True):
     heat_gj: quantity(0, 1e9, "GJ", "purchased heat") | None = None
     output_10k_yuan: quantity(0, 1e9, "10,000 yuan", "output value") | None = None
     flags: Flags | None = None
+    status: Status = PRELIMINARY
 
     def site(self) -> str:
         return self.unit_id

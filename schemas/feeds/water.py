@@ -10,7 +10,7 @@ from typing import Literal
 from msgspec import Struct, field
 
 from schemas.feed import Feed
-from schemas.fields import Flags, SiteId, Timestamp, quantity
+from schemas.fields import PRELIMINARY, Flags, SiteId, Status, Timestamp, quantity
 
 
 class WaterReading(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -43,6 +43,7 @@ class WaterReading(Struct, forbid_unknown_fields=True, kw_only=True):
     sulfide: quantity(0, 100, "mg/L", "sulfide") | None = None
     fecal_coliform: quantity(0, 1e9, "count/L", "fecal coliform") | None = None
     flags: Flags | None = None
+    status: Status = PRELIMINARY
 
     def site(self) -> str:
         return self.section_id

@@ -220,3 +220,33 @@ def test_migrate_waits_for_a_database_that_comes_up_late():
         out, err = late.communicate(timeout=90)
     assert late.returncode == 0, err
     assert "database not up yet" in err and "applied: 001_readings.sql" in out
+
+
+def test_gateway_without_a_broker_address():
+    one_line(envwatch("gateway"), "gateway", "ENVWATCH_KAFKA_BOOTSTRAP")
+
+
+def test_gateway_with_a_broker_that_is_down(nobody):
+    done = envwatch(
+        "gateway", "--port", str(free_port()), ENVWATCH_KAFKA_BOOTSTRAP=nobody, timeout=60
+    )
+    one_line(done, "gateway", "cannot reach the Kafka broker", nobody)
+
+
+def test_gateway_whose_port_is_taken(broker, held_port):
+    done = envwatch(
+        "gateway",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(held_port),
+        ENVWATCH_KAFKA_BOOTSTRAP=broker.bootstrap,
+        ENVWATCH_GATEWAY_METRICS_PORT=str(free_port()),
+        timeout=60,
+    )
+    one_line(done, "gateway", "cannot listen", "ENVWATCH_GATEWAY_PORT")
+
+
+def test_ack_with_a_relay_that_is_down(nobody):
+    done = envwatch("ack", f"http://{nobody}/ack/a-code", "--by", "张三", timeout=60)
+    one_line(done, "ack", "cannot reach the relay", nobody)

@@ -1,4 +1,5 @@
-"""A pushed file becomes stored rows; bad lines become dead letters with their reasons."""
+"""A pushed file becomes stored rows; bad lines become dead letters with their reasons; an
+audited file replaces the stored readings, and a conflicting real-time line is dead-lettered."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import orjson
 import psycopg
 
+from schemas.feeds.air import AirReading
 from streams.deadletter import decode_headers
 from streams.settings import Settings
 from streams.topics import DEAD_LETTER
@@ -167,3 +170,57 @@ def test_csv_file(settings, start_worker, admin_db, window, tmp_path):
     result = push(settings, path)
     assert f"{path}:26: rejected: Expected `float` >= 0.0 - at `$.pm25`" in result.stdout
     wait_until(lambda: stored_rows(admin_db, window) == 24, 60, "24 readings")
+
+
+def test_an_audited_file_replaces_the_day_and_a_conflicting_line_is_dead_lettered(
+    settings, start_worker, admin_db, window, tmp_path
+):
+    """An agency's real-time day, then its audited day with a re-sent real-time line that
+    differs: the worker stores the audited values, keeps each replaced hour as a revision,
+    and dead-letters the conflicting line with its origin and the value it conflicts with."""
+    station = STATIONS[0]
+    hours = [window + timedelta(hours=h) for h in range(1, 25)]
+
+    def line(at: datetime, pm25: float, **more: str) -> dict:
+        return {"station_id": station, "ts": at.isoformat(), "pm25": pm25, **more}
+
+    realtime, audit = tmp_path / "realtime.jsonl", tmp_path / "audited.jsonl"
+    realtime.write_bytes(b"\n".join(orjson.dumps(line(at, 120.0)) for at in hours))
+    conflicting = line(hours[5], 121.0)
+    audited = [line(at, 70.0, status="audited") for at in hours]
+    audit.write_bytes(b"\n".join(orjson.dumps(r) for r in [conflicting, *audited]))
+    worker = start_worker(settings)
+
+    assert push(settings, realtime).returncode == 0
+    wait_until(lambda: stored_rows(admin_db, window) == 24, 60, "the real-time day")
+    received = admin_db.execute(
+        "SELECT received_at FROM air_readings WHERE site_id = %s AND ts = %s",
+        (station, hours[5]),
+    ).fetchone()[0]
+    assert push(settings, audit).returncode == 0
+    wait_until(
+        lambda: worker.metric("envwatch_readings_revised_total") == 24, 60, "the audited day"
+    )
+
+    (letter,) = read_topic(settings, settings.topic(DEAD_LETTER), 1)
+    headers = decode_headers(letter.headers)
+    # The line as the push tool sent it: the reading with every field of the struct.
+    decode = msgspec.json.Decoder(AirReading).decode
+    assert decode(letter.value) == decode(orjson.dumps(conflicting))
+    assert headers["code"] == "conflicting_duplicate"
+    assert headers["topic"] == settings.topic("air") and headers["feed"] == "air"
+    assert {"partition", "offset", "rejected_at"} <= headers.keys()
+    assert "pm25 stored 120.0, this reading 121.0" in headers["reason"]
+    assert f"stored at {received.isoformat()}" in headers["reason"]
+    assert worker.metric("envwatch_dead_letters_total", reason="conflicting_duplicate") == 1
+    stored = admin_db.execute(
+        "SELECT count(*) FILTER (WHERE pm25 = 70 AND status = 'audited'), count(*)"
+        " FROM air_readings WHERE site_id = %s AND ts >= %s AND ts < %s",
+        (station, window, window + timedelta(days=10)),
+    ).fetchone()
+    revisions = admin_db.execute(
+        "SELECT count(*) FILTER (WHERE pm25_old = 120 AND pm25_new = 70), count(*)"
+        " FROM air_revisions WHERE site_id = %s AND ts >= %s AND ts < %s",
+        (station, window, window + timedelta(days=10)),
+    ).fetchone()
+    assert stored == (24, 24) and revisions == (24, 24)

@@ -9,7 +9,6 @@ import csv
 import shutil
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import orjson
 import psycopg
@@ -18,22 +17,16 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from alerts import conditions
-from alerts.feeds import judgement
-from alerts.judge import Timing
 from alerts.metrics import Metrics
-from schemas.decode import FeedDecoder, Rules
 from schemas.feeds import FEEDS
 from schemas.migrate import migrate
 from schemas.reference import DEFAULT_DIR, load_reference
-from streams.alert_events import AlertEvents
-from streams.deadletter import DeadLetters, decode_headers
+from streams.deadletter import decode_headers
 from streams.engine import FeedEngine
-from streams.exporter import SiteExporter
 from streams.kafka_config import aiokafka_config
 from streams.sink import ReadingSink
-from streams.states import StateStore
 from tests.support.database import own_database
-from tests.support.engine import ProducerTopic, Record
+from tests.support.engine import Record, engine_in_process
 from tests.support.noise.contract import FEED as NOISE
 from tests.support.noise.judgement import CONDITION
 from tests.support.services import read_topic
@@ -87,32 +80,12 @@ def test_a_feed_added_through_the_registry_is_stored_judged_and_exported(
             sink = ReadingSink(url, NOISE)
             log: list[str] = []
 
-            def topic(name: str) -> ProducerTopic:
-                return ProducerTopic(producer, settings.topic(name), log, name)
-
             try:
                 metrics = Metrics(registry, REGISTRY)
-                store = StateStore(
-                    SimpleNamespace(data={}, changelog_topic=topic("noise-changelog")),
-                    judgement(NOISE).State,
-                )
-                store.owned = {0}
-                engine = FeedEngine(
-                    feed=NOISE,
-                    topic=settings.topic("noise"),
-                    judgement=judgement(NOISE),
-                    decoder=FeedDecoder(NOISE, Rules(known_sites=reference.sites("noise"))),
-                    sites=reference.sites("noise"),
-                    store=store,
-                    sink=sink,
-                    dead_letters=DeadLetters(topic("deadletter")),
-                    alert_events=AlertEvents(topic("alerts")),
-                    summaries=topic("summaries"),
-                    metrics=metrics,
-                    exporter=SiteExporter(metrics.sites, REGISTRY),
-                    timing=Timing(3600, 3600),
+                engine = engine_in_process(
+                    NOISE, REGISTRY, settings, producer, sink, metrics, reference, log,
                     clock=lambda: window + timedelta(days=1),
-                )
+                )  # fmt: skip
                 assert await engine.handle(records) == 3
                 await asyncio.gather(*engine.unconfirmed)
                 return engine

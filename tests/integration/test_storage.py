@@ -128,7 +128,13 @@ def test_a_quantity_added_to_a_feed_gets_its_column_and_aggregates(scratch_url, 
     air: Feed = dataclasses.replace(FEEDS["air"], reading=AirWithPm1)
     before = store(scratch_url, "air", [AirReading(station_id="s1", ts=window, pm25=10.0)])
     feeds = [air, FEEDS["water"], FEEDS["energy"]]
-    assert migrate(scratch_url, feeds) == ["air_readings.pm1", "air_hourly", "air_daily"]
+    assert migrate(scratch_url, feeds) == [
+        "air_readings.pm1",
+        "air_revisions.pm1_old",
+        "air_revisions.pm1_new",
+        "air_hourly",
+        "air_daily",
+    ]
     assert migrate(scratch_url, feeds) == []
     with psycopg.connect(scratch_url, autocommit=True) as db:
         assert columns(db, "air_readings")[-2:] == ["received_at", "pm1"]
@@ -146,6 +152,27 @@ def test_a_quantity_added_to_a_feed_gets_its_column_and_aggregates(scratch_url, 
     assert before == [1] and got == (1, 4.0, 1)
 
 
+def test_a_table_made_before_the_status_field_gets_its_column_and_revisions(scratch_url, window):
+    """A database of the previous release: the feed table without ``status``, no revisions.
+    Its rows were preliminary data, and read so once the column is added."""
+    migrate(scratch_url)
+    with psycopg.connect(scratch_url, autocommit=True) as db:
+        db.execute("ALTER TABLE air_readings DROP COLUMN status")
+        db.execute("DROP TABLE air_revisions")
+        db.execute(
+            "INSERT INTO air_readings (site_id, ts, period, pm25) VALUES ('s1', %s, '1h', 10)",
+            (window,),
+        )
+    assert migrate(scratch_url) == ["air_readings.status", "air_revisions"]
+    assert migrate(scratch_url) == []
+    with psycopg.connect(scratch_url, autocommit=True) as db:
+        before = [c for c in tables.table_columns(FEEDS["air"]) if c != "status"]
+        assert columns(db, "air_readings") == [*before, "status"]  # added last
+        row = db.execute("SELECT pm25, status FROM air_readings WHERE site_id = 's1'").fetchone()
+        assert columns(db, "air_revisions") == tables.revision_columns(FEEDS["air"])
+    assert row == (10.0, "preliminary")
+
+
 def test_reader_cannot_write_and_writer_cannot_change_the_schema(postgres):
     with psycopg.connect(postgres.url(READER_ROLE)) as reader:
         assert reader.execute("SELECT count(*) FROM air_daily").fetchone() is not None
@@ -156,7 +183,8 @@ def test_reader_cannot_write_and_writer_cannot_change_the_schema(postgres):
             "CREATE TABLE intruder (x int)",
             "DROP TABLE air_readings",
             "DELETE FROM air_readings",
-            "UPDATE air_readings SET pm25 = 0",
+            "UPDATE air_revisions SET pm25_new = 0",  # the revisions are kept as made
+            "DELETE FROM air_revisions",
             "INSERT INTO readings (ts, feed, site_id, parameter, value)"
             " VALUES (now(), 'air', 'x', 'pm25_1h', 1)",  # the old table is read-only now
         ):

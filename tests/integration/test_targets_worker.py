@@ -96,8 +96,7 @@ def test_an_audited_correction_turns_a_bad_day_good_on_both_bases(
     stations = list(load_reference().sites("air"))[:2]
     days = [(FIRST + timedelta(days=d)).date().isoformat() for d in range(DAYS)]
     with psycopg.connect(stored, autocommit=True) as db:
-        # The audited path's column (the other half of issue 13); every day audited as sent.
-        db.execute("ALTER TABLE air_readings ADD COLUMN status text NOT NULL DEFAULT 'preliminary'")
+        # Every day audited as sent.
         db.execute("UPDATE air_readings SET status = 'audited'")
     revise(city_settings, stations, days)
     wait_until(lambda: target(worker, "aqi_good_day_ratio", "audited") == 0.75, 60, "audited")

@@ -17,7 +17,7 @@ from schemas import tables
 from schemas.feeds import FEEDS
 from schemas.feeds.air import AirReading
 from schemas.migrate import migrate
-from tests.support.database import store
+from tests.support.database import store, write
 
 pytestmark = pytest.mark.usefixtures("timescale")
 AIR = FEEDS["air"]
@@ -171,6 +171,35 @@ def test_a_compressed_chunk_still_refuses_a_duplicate(admin_db, postgres, window
         "SELECT count(*), sum(pm25) FROM air_readings WHERE site_id = %s", (station,)
     ).fetchone()
     assert count == (50, sum(r.pm25 for r in first + more))
+
+
+def test_a_compressed_chunk_takes_an_audited_day(admin_db, postgres, window):
+    station, url = "air-ts-audited", postgres.url(WRITER_ROLE)
+    first = hourly(station, window, 48)
+    assert store(url, "air", first) == [48]
+    days = (window, window + timedelta(days=2))
+    for qualified, _ in chunks(admin_db, *days).values():
+        admin_db.execute(
+            "SELECT compress_chunk(%s::regclass, if_not_compressed => true)", (qualified,)
+        )
+    assert all(packed for _, packed in chunks(admin_db, *days).values())
+    audited = [
+        AirReading(station_id=station, ts=r.ts, pm25=r.pm25 - 10, status="audited")
+        for r in first[:24]
+    ]
+    (revised,) = write(url, "air", audited, offset=1000)
+    assert revised.revised == tuple(range(24)) and revised.new == 0
+    (again,) = write(url, "air", audited, offset=2000)
+    assert again.duplicates == 24 and again.revised == ()
+    rows = admin_db.execute(
+        "SELECT pm25, status FROM air_readings WHERE site_id = %s ORDER BY ts", (station,)
+    ).fetchall()
+    assert rows == [(r.pm25, r.status) for r in audited + first[24:]]
+    kept = admin_db.execute(
+        "SELECT count(*), sum(pm25_old - pm25_new) FROM air_revisions WHERE site_id = %s",
+        (station,),
+    ).fetchone()
+    assert kept == (24, 240.0)
 
 
 def test_jobs_are_registered_with_the_intended_schedules(admin_db):

@@ -47,8 +47,10 @@ WRITER_REFUSED = [
     "ALTER TABLE air_readings DROP CONSTRAINT air_readings_key",
     "TRUNCATE air_readings",
     "CREATE INDEX intruder ON air_readings (pm25)",
-    "UPDATE air_readings SET pm25 = 0 WHERE false",
     "DELETE FROM air_readings WHERE false",
+    "UPDATE air_revisions SET pm25_new = 0 WHERE false",  # a revision is kept as made
+    "DELETE FROM air_revisions WHERE false",
+    "TRUNCATE air_revisions",
     "INSERT INTO readings (ts, feed, site_id, parameter, value) VALUES (now(), 'air', 'x', 'p', 1)",
     "CREATE OR REPLACE FUNCTION valid_value(value float8, flag text) RETURNS boolean"
     " LANGUAGE sql RETURN true",
@@ -69,6 +71,8 @@ READER_REFUSED = [
     "UPDATE air_readings SET pm25 = 0 WHERE false",
     "DELETE FROM air_readings WHERE false",
     "TRUNCATE air_readings",
+    "INSERT INTO air_revisions (site_id, ts, period) VALUES ('x', now(), '1h')",
+    "DELETE FROM air_revisions WHERE false",
     "INSERT INTO alert_history (at) VALUES (now())",
     "DELETE FROM alert_history WHERE false",
     "UPDATE sites SET name_zh = 'x' WHERE false",
@@ -92,14 +96,23 @@ def test_role_is_refused(postgres, role, statement, figures):
 def test_writer_can_do_its_job_and_no_more(postgres, figures):
     """The positive control: what the worker needs works as the writer."""
     with psycopg.connect(postgres.url(WRITER_ROLE)) as conn:
-        conn.execute("CREATE TEMP TABLE stage (x int)")  # the sink's staging table
         conn.execute(
             "INSERT INTO air_readings (site_id, ts, period, pm25) "
             "VALUES ('access-check', '2016-01-01T00:00:00Z', '1h', 1)"
         )
+        # An audited reading replaces the stored one, which is kept as a revision.
+        conn.execute(
+            "UPDATE air_readings SET pm25 = 2, status = 'audited' WHERE site_id = 'access-check'"
+        )
+        conn.execute(
+            "INSERT INTO air_revisions (site_id, ts, period, pm25_old, pm25_new, received_at_old,"
+            " source_topic, source_partition, source_offset) "
+            "VALUES ('access-check', '2016-01-01T00:00:00Z', '1h', 1, 2, now(), 't', 0, 0)"
+        )
         assert conn.execute(
             "SELECT count(*) FROM air_readings WHERE site_id = 'access-check'"
         ).fetchone()
+        assert conn.execute("SELECT count(*) FROM air_revisions").fetchone()
         assert conn.execute("SELECT count(*) FROM air_daily").fetchone()
         conn.rollback()
     figures(refused_writer=len(WRITER_REFUSED), refused_reader=len(READER_REFUSED))
@@ -132,13 +145,13 @@ def _relations(admin: psycopg.Connection) -> list[str]:
 
 def test_reader_reads_exactly_what_the_dashboards_read(postgres, figures):
     """Every relation the dashboards' SQL names is readable as the reader (the queries
-    themselves run as the reader in test_dashboard_queries), and so is every feed table and
-    aggregate (granted with them, from the registry); every other one is refused."""
+    themselves run as the reader in test_dashboard_queries), and so is every feed table,
+    aggregate and revisions table (granted with them, from the registry, the revisions for
+    analysts); every other one is refused."""
     sql_text = " ".join(t.query["rawSql"] for _, t in _dashboard_queries())
     with psycopg.connect(postgres.url(), autocommit=True) as admin:
         relations = _relations(admin)
-    feeds = {tables.table(f) for f in FEEDS.values()}
-    feeds |= {tables.aggregate(f, a) for f in FEEDS.values() for a in tables.AGGREGATES}
+    feeds = {relation for f in FEEDS.values() for relation in tables.readable(f)}
     read = {r for r in relations if re.search(rf"\b{r}\b", sql_text)}
     assert {"air_hourly", "water_readings", "sites"} <= read <= feeds | {"sites", "counties"}
     read |= feeds

@@ -2,7 +2,8 @@
 
 The decoder is checked with hypothesis over mutated readings (fast, thousands of cases); the
 worker is then fed a catalogue of named faults and a seeded sample of the same mutations, and
-the books must balance: readings sent = stored + duplicates + dead-lettered, exactly; the
+the books must balance: readings sent = stored (as new rows, fills or revisions) + duplicates +
+dead-lettered, exactly; the
 worker keeps going; no alert fires on a rejected value; a late reading is stored but does not
 re-open a closed alert.
 """
@@ -49,7 +50,9 @@ CODES = {
     "empty_reading",
     "empty_batch",
     "oversized",
+    "conflicting_duplicate",
 }
+STORED = ("stored", "duplicate", "filled", "revised")  # what a reading that is not refused does
 ODD_VALUES = st.one_of(
     st.none(),
     st.booleans(),
@@ -143,7 +146,7 @@ SITE = "air-dongyang-01"
 
 
 def catalogue(t: datetime) -> list[tuple[str, bytes, dict[str, int]]]:
-    """(name, message, expected {code or "stored" or "duplicate": count})."""
+    """(name, message, expected {code or one of ``STORED``: count})."""
 
     def one(site: str = SITE, h: int = 0, **fields: Any) -> dict[str, Any]:
         return {"station_id": site, "ts": (t + timedelta(hours=h)).isoformat()} | fields
@@ -217,6 +220,18 @@ def catalogue(t: datetime) -> list[tuple[str, bytes, dict[str, int]]]:
         ),
         ("a reading", orjson.dumps(one(h=20, pm25=40.0)), {"stored": 1}),
         ("the same reading again", orjson.dumps(one(h=20, pm25=40.0)), {"duplicate": 1}),
+        (
+            "the same hour with another value",
+            orjson.dumps(one(h=20, pm25=41.0)),
+            {"conflicting_duplicate": 1},
+        ),
+        ("the same hour with O3 too", orjson.dumps(one(h=20, pm25=40.0, o3=50.0)), {"filled": 1}),
+        (
+            "the same hour audited",
+            orjson.dumps(one(h=20, pm25=39.0, status="audited")),
+            {"revised": 1},
+        ),
+        ("status final", orjson.dumps(one(pm25=3.0, status="final")), {"invalid_value": 1}),
         (
             "out of order in a batch",
             orjson.dumps([one(h=32, pm25=42.0), one(h=30, pm25=40.0), one(h=31, pm25=41.0)]),
@@ -304,7 +319,10 @@ def test_bad_input_is_stored_once_or_dead_lettered(settings, start_worker, postg
             (LATE, t + timedelta(hours=2, minutes=30)),
         ).fetchone()[0]
     consumed_readings = int(worker.metric("envwatch_readings_consumed_total"))
-    duplicates = consumed_readings - stored
+    duplicates = int(worker.metric("envwatch_rows_duplicate_total"))
+    filled = int(worker.metric("envwatch_readings_filled_total"))
+    revised = int(worker.metric("envwatch_readings_revised_total"))
+    conflicts = int(worker.metric("envwatch_dead_letters_total", reason="conflicting_duplicate"))
     by_raw: dict[bytes, list[dict[str, str]]] = {}
     for letter in letters:
         by_raw.setdefault(letter.value, []).append(decode_headers(letter.headers))
@@ -314,23 +332,25 @@ def test_bad_input_is_stored_once_or_dead_lettered(settings, start_worker, postg
         messages=len(messages) + 1,
         stored=stored,
         duplicates=duplicates,
+        filled=filled,
+        revised=revised,
         dead_lettered=len(letters),
         notifications=0,
         alert_transitions=len(history),
     )
     assert worker.process.poll() is None, "the worker must never stop"
     assert len(letters) == dead_expected
-    assert sent_units == stored + duplicates + len(letters)
+    assert consumed_readings == stored + duplicates + filled + revised + conflicts
+    assert sent_units == stored + duplicates + filled + revised + len(letters)
     assert all(h["reason"] and h["code"] in CODES for hs in by_raw.values() for h in hs)
     for name, raw, expected in named:
         # A batch's rejected element is dead-lettered with its own bytes.
         parts = [raw] + ([orjson.dumps(e) for e in orjson.loads(raw)] if raw[:2] == b"[{" else [])
         codes = sorted(h["code"] for part in parts for h in by_raw.get(part, []))
-        want = sorted(
-            c for c, n in expected.items() if c not in ("stored", "duplicate") for _ in range(n)
-        )
+        want = sorted(c for c, n in expected.items() if c not in STORED for _ in range(n))
         assert codes == want, f"{name}: dead letters {codes}, expected {want}"
     assert duplicates == 1, "the reading sent twice is stored once"
+    assert (filled, revised, conflicts) == (1, 1, 1), "one each of the hour sent again"
     assert late_rows == 1, "the late reading is stored"
     assert not [h for h in history if h[0] == VICTIM], "no alert on a rejected value"
     transitions: dict[str, list[str]] = {}

@@ -10,6 +10,7 @@ log in over TCP as the worker and Grafana do. An outage is the database refusing
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,10 +32,11 @@ from schemas import tables
 from schemas.feed import Reading
 from schemas.feeds import FEEDS
 from schemas.reference import load_reference
+from schemas.resent import Source
 from streams.assessment_rows import rows_of
 from streams.rows import row_of
 from streams.settings import Settings
-from streams.sink import ReadingSink
+from streams.sink import ReadingSink, Written
 from streams.target_storage import TargetStorage
 from streams.worker import target_register
 
@@ -148,11 +150,23 @@ def _closed_hour() -> datetime:
 
 def store(url: str, feed: str, *batches: Sequence[Reading]) -> list[int]:
     """Readings written as the worker writes them, a transaction per batch; new rows of each."""
+    return [written.new for written in write(url, feed, *batches)]
 
-    async def run() -> list[int]:
+
+def write(url: str, feed: str, *batches: Sequence[Reading], offset: int = 0) -> list[Written]:
+    """Readings written as the worker writes them, a transaction per batch, from offsets of a
+    topic ``test.<feed>`` counted from ``offset`` (the same again: a replay); what each did."""
+    offsets = itertools.count(offset)
+
+    async def run() -> list[Written]:
         sink = ReadingSink(url, FEEDS[feed])
         try:
-            return [await sink.write([row_of(feed, r) for r in batch]) for batch in batches]
+            out = []
+            for batch in batches:
+                rows = [row_of(feed, r) for r in batch]
+                origins = [Source(f"test.{feed}", 0, next(offsets)) for _ in batch]
+                out.append(await sink.write(rows, origins=origins))
+            return out
         finally:
             await sink.close()
 

@@ -4,11 +4,27 @@ to through a real producer, and components whose calls are noted in order."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+
+from alerts.feeds import judgement
+from alerts.judge import Timing
+from alerts.metrics import Metrics
+from schemas.decode import FeedDecoder, Rules
+from schemas.feed import Feed
+from schemas.reference import Reference
+from streams.alert_events import AlertEvents
+from streams.deadletter import DeadLetters
+from streams.engine import FeedEngine
+from streams.exporter import SiteExporter
+from streams.settings import Settings
+from streams.sink import ReadingSink
+from streams.states import StateStore
 
 
 @dataclass
@@ -66,3 +82,46 @@ class Logged:
             return result
 
         return logged
+
+
+def engine_in_process(
+    feed: Feed,
+    feeds: Mapping[str, Feed],
+    settings: Settings,
+    producer: AIOKafkaProducer,
+    sink: ReadingSink,
+    metrics: Metrics,
+    reference: Reference,
+    log: list[str],
+    clock: Callable[[], datetime],
+) -> FeedEngine:
+    """A feed engine owning partition 0 of its topic, as a worker builds it, with sustain and
+    clear times of an hour; what it sends and each of its effects are noted in ``log``:
+    ``dead_letter``, ``rows``, ``alert_event``, ``summary``, ``state``, ``export``,
+    ``changelog`` (and ``... confirmed`` when the broker confirms a send)."""
+
+    def topic(name: str, label: str) -> ProducerTopic:
+        return ProducerTopic(producer, settings.topic(name), log, label)
+
+    store = StateStore(
+        SimpleNamespace(data={}, changelog_topic=topic(f"{feed.name}-changelog", "changelog")),
+        judgement(feed).State,
+    )
+    store.owned = {0}
+    sites = reference.sites(feed.name)
+    return FeedEngine(
+        feed=feed,
+        topic=settings.topic(feed.name),
+        judgement=judgement(feed),
+        decoder=FeedDecoder(feed, Rules(known_sites=sites)),
+        sites=sites,
+        store=Logged(store, log, put="state"),  # type: ignore[arg-type]
+        sink=Logged(sink, log, write="rows"),  # type: ignore[arg-type]
+        dead_letters=DeadLetters(topic("deadletter", "dead_letter")),
+        alert_events=AlertEvents(topic("alerts", "alert_event")),
+        summaries=topic("summaries", "summary"),
+        metrics=metrics,
+        exporter=Logged(SiteExporter(metrics.sites, feeds), log, export="export"),  # type: ignore[arg-type]
+        timing=Timing(3600, 3600),
+        clock=clock,
+    )

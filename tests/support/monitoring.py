@@ -84,6 +84,10 @@ def alertmanager_config(
     config = re.sub(r"url: http://deadman\S+", f"url: {deadman_url}", config)
     config = re.sub(r"group_wait: \S+", "group_wait: 1s", config)
     config = re.sub(r"group_interval: \S+", "group_interval: 2s", config)
+    # The scheduled mutes (station maintenance, analyser calibration) follow the wall clock:
+    # moved to a year long past, so that no test depends on the hour it runs at.
+    config, moved = re.subn(r"(?m)^(\s+)- weekdays:", r"\1- years: ['2000']\n\1  weekdays:", config)
+    assert moved == config.count("location: Asia/Shanghai"), "a scheduled mute left in force"
     for old, new in text:
         config = config.replace(old, new)
     return config

@@ -110,6 +110,7 @@ class WorkerProcess(EnvwatchProcess):
             "ENVWATCH_WORKER_WEB_PORT": str(free_port()),
             "ENVWATCH_BATCH_WITHIN_S": "0.05",
             "ENVWATCH_DB_RETRY_MAX_S": "1.0",
+            "ENVWATCH_STATE_DIR": str(self.log_path.with_suffix(".state")),
         }
 
     @property

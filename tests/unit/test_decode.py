@@ -48,6 +48,58 @@ def test_one_bad_element_rejects_only_itself_with_its_own_bytes():
     assert out.rejects[1].reason.endswith("(batch element 2)")
 
 
+def test_each_reading_knows_its_element_so_it_can_be_refused_later_with_its_own_bytes():
+    batch = [air(), air(pm25=-1), air(ts="2026-11-28T09:00:00+08:00", status="audited")]
+    raw = b"[" + b",  ".join(map(orjson.dumps, batch)) + b"]"
+    for message, elements in ((raw, [0, 2]), (orjson.dumps(batch[2]), [None])):
+        out = decoder("air").decode(message, NOW)
+        assert out.elements == elements
+        last = decoder("air").element(message, elements[-1])
+        assert last == orjson.dumps(batch[2]) and out.readings[-1].status == "audited"
+
+
+VALID = {  # one valid reading of each feed
+    "air": air(),
+    "water": {"section_id": "w1", "ts": "2026-11-28T08:00:00+08:00", "ph": 7.0},
+    "energy": {
+        "unit_id": "e1",
+        "period_start": "2026-11-27T00:00:00+08:00",
+        "period_end": "2026-11-28T00:00:00+08:00",
+        "electricity_kwh": 10.0,
+    },
+}
+
+
+@pytest.mark.parametrize("feed", sorted(VALID))
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        ("final", "invalid_value"),
+        ("Audited", "invalid_value"),  # the values are lower case
+        ("", "invalid_value"),
+        (1, "wrong_type"),
+        (None, "wrong_type"),  # absent means preliminary; null is not absent
+        (["audited"], "wrong_type"),
+    ],
+)
+def test_an_unknown_status_is_rejected_with_the_known_ones(feed, status, code):
+    """On every feed: the reading is rejected (the engine dead-letters it), and the reason
+    names the field and both statuses, so the agency knows what to send."""
+    out = decoder(feed).decode(orjson.dumps(VALID[feed] | {"status": status}), NOW)
+    assert out.readings == [] and len(out.rejects) == 1
+    (reject,) = out.rejects
+    assert reject.code == code
+    assert reject.reason.endswith("at `$.status`; expected one of 'audited', 'preliminary'")
+
+
+@pytest.mark.parametrize("feed", sorted(VALID))
+@pytest.mark.parametrize("status", ["preliminary", "audited", None])
+def test_a_known_status_is_kept_and_an_absent_one_is_preliminary(feed, status):
+    sent = VALID[feed] if status is None else VALID[feed] | {"status": status}
+    (reading,) = decoder(feed).decode(orjson.dumps(sent), NOW).readings
+    assert reading.status == (status or "preliminary")
+
+
 @pytest.mark.parametrize(
     ("raw", "code", "words"),
     [
@@ -236,6 +288,11 @@ def test_models_generate_a_json_schema():
 def test_a_batch_is_judged_as_its_readings_would_be_one_by_one(batch):
     """The batch's quick test and the reasons of the one-by-one path agree on every reading."""
     alone = [decoder("air").decode(orjson.dumps(r), NOW) for r in batch]
-    together = decoder("air").decode(orjson.dumps(batch), NOW)
+    raw = orjson.dumps(batch)
+    together = decoder("air").decode(raw, NOW)
     assert len(together.readings) == sum(len(d.readings) for d in alone)
     assert [r.code for r in together.rejects] == [x.code for d in alone for x in d.rejects]
+    # Either path names each reading's element, so a reading refused later keeps its bytes.
+    assert together.elements == [i for i, d in enumerate(alone) if d.readings]
+    for i in together.elements:
+        assert orjson.loads(decoder("air").element(raw, i)) == batch[i]

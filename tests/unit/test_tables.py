@@ -43,11 +43,11 @@ def test_aggregates_are_per_site_and_period_with_four_figures_a_quantity():
 def test_a_key_without_the_time_cannot_make_a_table():
     timeless = dataclasses.replace(AIR, key=("period",))
     with pytest.raises(ValueError, match="must hold 'ts'"):
-        tables.create_table(timeless)
+        tables.readings_table(timeless)
 
 
 def test_names_are_identifiers_and_flags_are_read_by_wire_name():
-    ddl = tables.create_table(WATER).as_string()
+    ddl = tables.create_table(tables.readings_table(WATER)).as_string()
     assert '"do" float8' in ddl and '"arsenic" float8' in ddl  # "do" is a reserved word
     assert '"site_id" text NOT NULL, "ts" timestamptz NOT NULL' in ddl
     validity = tables.valid(next(q for q in WATER.quantities if q.attr == "arsenic")).as_string()

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from msgspec import Struct
 
 from schemas.feed import Feed
-from schemas.fields import Flags, SiteId, Timestamp, quantity
+from schemas.fields import PRELIMINARY, Flags, SiteId, Status, Timestamp, quantity
 
 
 class NoiseReading(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -20,7 +19,7 @@ class NoiseReading(Struct, forbid_unknown_fields=True, kw_only=True):
     ts: Timestamp
     leq: quantity(0, 160, "dB(A)", "equivalent sound level") | None = None
     flags: Flags | None = None
-    status: Literal["preliminary", "audited"] = "preliminary"
+    status: Status = PRELIMINARY
 
     def site(self) -> str:
         return self.meter_id
