@@ -38,11 +38,11 @@ from dashboards.common import (
     last_value,
     latest_edition,
     layout,
-    organize,
     per_quantity,
     prom,
     sel,
     sql,
+    sql_table,
     thresholds,
     values_sql,
 )
@@ -225,14 +225,12 @@ def period_means() -> table.Panel:
     edition = latest_edition("air")
     month, february, year = (required_days(m, edition) for m in (1, 2, None))
     rule = f"每月至少 {month} 天（二月 {february} 天），每年至少 {year} 天"
-    return (
-        table.Panel()
-        .title("月均值与年均值（µg/m³，CO 为 mg/m³；* 未达有效天数）")
-        .description(f"日均值的月、年均值；GB 3095 有效性规定：{rule}。")
-        .datasource(POSTGRES)
-        .with_target(sql(PERIOD_MEANS))
-        .with_transformation(organize(PERIOD_COLUMNS))
-        .no_value("尚无时段均值")
+    return sql_table(
+        "月均值与年均值（µg/m³，CO 为 mg/m³；* 未达有效天数）",
+        f"日均值的月、年均值；GB 3095 有效性规定：{rule}。",
+        PERIOD_MEANS,
+        PERIOD_COLUMNS,
+        "尚无时段均值",
     )
 
 

@@ -26,7 +26,6 @@ from dashboards.common import (
     MIXED,
     OK,
     PM25_1H,
-    POSTGRES,
     PROMETHEUS,
     aqi_mapping,
     aqi_thresholds,
@@ -41,6 +40,7 @@ from dashboards.common import (
     prom,
     sel,
     sql,
+    sql_table,
     thresholds,
     transform,
     values_sql,
@@ -213,14 +213,12 @@ def _shown(unit: str, decimals: int) -> tuple[float, str, str]:
 def both_bases() -> table.Panel:
     rename = {"target": "指标", "scope": "范围", "realtime": "实时", "audited": "审核"}
     rename |= {"goal": "目标", "audited_status": "审核状态", "audited_as_of": "审核截至"}
-    return (
-        table.Panel()
-        .title("规划目标：实时与审核数据")
-        .description("实时：每个入库值；审核：审核数据（考核依据）。TargetMissed 以审核数据为准。")
-        .datasource(POSTGRES)
-        .with_target(sql(progress_sql()))
-        .with_transformation(organize(rename))
-        .no_value("尚无目标数据")
+    return sql_table(
+        "规划目标：实时与审核数据",
+        "实时：每个入库值；审核：审核数据（考核依据）。TargetMissed 以审核数据为准。",
+        progress_sql(),
+        rename,
+        "尚无目标数据",
     )
 
 

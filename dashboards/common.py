@@ -13,6 +13,7 @@ from typing import Any, Self
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import prometheus as pb
+from grafana_foundation_sdk.builders import table
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import runtime as cogruntime
 from grafana_foundation_sdk.cog import variants as cogvariants
@@ -270,4 +271,19 @@ def by_parameter(feed: str, row: str, of: str | None = None) -> str:
         psql.SQL("CROSS JOIN LATERAL (VALUES {}) AS v(parameter, value, valid)")
         .format(values)
         .as_string()
+    )
+
+
+def sql_table(
+    title: str, about: str, query: str, columns: dict[str, str], empty: str
+) -> table.Panel:
+    """A table of one SQL query, its columns renamed (in that order), saying when it is empty."""
+    return (
+        table.Panel()
+        .title(title)
+        .description(about)
+        .datasource(POSTGRES)
+        .with_target(sql(query))
+        .with_transformation(organize(columns))
+        .no_value(empty)
     )

@@ -35,6 +35,7 @@ from dashboards.common import (
     prom,
     sel,
     sql,
+    sql_table,
     thresholds,
     values_sql,
     water_mapping,
@@ -236,16 +237,12 @@ PERIOD_COLUMNS |= {"year_au": "年度类别（审核）", "controlling": "定类
 
 def period_classes() -> table.Panel:
     """The assessed classes: the live class above is each section's latest sample only."""
-    panel = (
-        table.Panel()
-        .title("断面考核类别（2011 评价办法：时段均值定类）")
-        .description(
-            "按本月与年初至今各指标均值定类；实时数据与审核数据。上方为最新样品的实时类别。"
-        )
-        .datasource(POSTGRES)
-        .with_target(sql(PERIOD_CLASSES))
-        .with_transformation(organize(PERIOD_COLUMNS))
-        .no_value("尚无时段类别")
+    panel = sql_table(
+        "断面考核类别（2011 评价办法：时段均值定类）",
+        "按本月与年初至今各指标均值定类；实时数据与审核数据。上方为最新样品的实时类别。",
+        PERIOD_CLASSES,
+        PERIOD_COLUMNS,
+        "尚无时段类别",
     )
     for column in ("目标类别", "本月类别（实时）", "年度类别（实时）", "年度类别（审核）"):
         panel = panel.override_by_name(column, class_cells())
