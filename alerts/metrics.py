@@ -129,21 +129,36 @@ class Metrics:
             registry=registry,
         )
         # Per site: latest values, judged figures, firing alerts
-        self.sites = SiteSeries(SITE_FAMILIES | figure_families(feeds), registry)
+        self.sites = SiteSeries(SITE_FAMILIES | CITY_FAMILIES | figure_families(feeds), registry)
+        # Plan targets, on each basis (realtime: every stored value; audited: the audited
+        # rows), for the city or a county (scope).
+        target = ["target", "basis", "scope"]
         self.target_value = Gauge(
             "envwatch_target_value",
-            "Progress figure of a plan target (ratios in %)",
-            ["target"],
+            "Progress figure of a plan target (ratios as fractions; NaN: a figure it needs, such"
+            " as the PM2.5 baseline, is not set)",
+            target,
             registry=registry,
         )
         self.target_goal = Gauge(
             "envwatch_target_goal",
-            "The plan's figure for the target",
-            ["target"],
+            "The plan's figure for the target (NaN: not set in the target file)",
+            target,
             registry=registry,
         )
         self.target_status = Gauge(
-            "envwatch_target_status", "0 met, 1 at risk, 2 missed", ["target"], registry=registry
+            "envwatch_target_status", "0 met, 1 at risk, 2 missed", target, registry=registry
+        )
+        self.target_reads = Counter(
+            "envwatch_target_reads_total",
+            "Reads of the year so far from storage for the plan targets, by result (ok, failed)",
+            ["result"],
+            registry=registry,
+        )
+        self.target_read_at = Gauge(
+            "envwatch_target_last_read_timestamp_seconds",
+            "When the plan targets last read the year so far from storage",
+            registry=registry,
         )
         self.county_cap = Gauge(
             "envwatch_county_energy_cap_tce",
@@ -199,6 +214,31 @@ SITE_FAMILIES: dict[str, Family] = {
     ),
 }
 ALERT_FAMILIES = ("alert_value", "alert_limit", "alert_since")
+_PERIOD = ("basis", "site", "county", "period")  # period: month (the current one) or year
+# The city's period results of the current month and the year so far (their history is in
+# the tables of migration 011).
+CITY_FAMILIES: dict[str, Family] = {
+    "air_mean": Family(
+        "envwatch_air_mean",
+        "Mean of the valid daily means of a station (site=city: the city) in the period",
+        (*_PERIOD, "pollutant"),
+    ),
+    "air_mean_days": Family(
+        "envwatch_air_mean_days",
+        "Valid daily means behind envwatch_air_mean",
+        (*_PERIOD, "pollutant"),
+    ),
+    "air_mean_valid": Family(
+        "envwatch_air_mean_valid",
+        "1 when the period has the valid days GB 3095 asks (27, 25 in February; 324 a year)",
+        (*_PERIOD, "pollutant"),
+    ),
+    "section_class": Family(
+        "envwatch_section_period_class",
+        "A section's class over the period from the mean of each indicator (1-6)",
+        _PERIOD,
+    ),
+}
 
 
 def figure_families(feeds: Mapping[str, Feed]) -> dict[str, Family]:

@@ -28,11 +28,6 @@ class SectionClass(msgspec.Struct, tag_field="kind", tag="section_class", kw_onl
     water_class: int = msgspec.field(name="class")  # 1-6, 6 worse than Class V
 
 
-class PlantGrade(msgspec.Struct, tag_field="kind", tag="plant_grade", kw_only=True):
-    site: str
-    grade: int  # the GB 18918 grade its last closed day met: 1 Grade 1A, 2 Grade 1B, 3 neither
-
-
 class Revised(msgspec.Struct, tag_field="kind", tag="revised", kw_only=True):
     """Audited readings replaced stored ones of a site: its days they fall on are assessed
     again from storage."""
@@ -58,6 +53,6 @@ def revised(feed: str, site: str, spans: Iterable[tuple[datetime, datetime]]) ->
     return Revised(feed=feed, site=site, days=sorted(d.isoformat() for d in days))
 
 
-Summary = AirDay | SectionClass | PlantGrade | Revised
+Summary = AirDay | SectionClass | Revised
 encode = msgspec.json.Encoder().encode
 decode = msgspec.json.Decoder(Summary).decode

@@ -30,37 +30,42 @@ GOOD_DAY_MAX_AQI = 100
 class Targets:
     good_day_ratio: Fraction
     pm25_reduction: Fraction
+    pm25_baseline_year: int  # the year the reduction is measured against (the plan's note)
     pm25_baseline: Fraction | None  # ug/m3; must be configured before PM2.5 progress
     class3_overall: Fraction
     class3_overall_strict: bool
     class3_by_level: Mapping[str, Fraction]
     class5_max: int
-    plants_1a: Fraction
     intensity_base_year: int
     intensity_base: Fraction
     intensity_target_year: int
     intensity_reduction: Fraction | None  # set by the province
+    wastewater_grade: str  # the GB 18918 grade every urban plant is to meet
+    wastewater_share: Fraction  # of the plants meeting it
 
 
 def parse_targets(text: str) -> Targets:
     raw = tomllib.loads(text)
     pm25, water, energy = raw["pm25"], raw["sections_class3"], raw["energy_intensity"]
+    plants = raw["wastewater_grade1a"]
     optional = {"baseline": pm25.get("baseline_ug_m3"), "reduction": energy.get("reduction")}
     return Targets(
         good_day_ratio=exact("good_day_ratio", raw["good_day_ratio"]["target"]),
         pm25_reduction=exact("pm25.reduction", pm25["reduction"]),
+        pm25_baseline_year=int(pm25["baseline_year"]),
         pm25_baseline=None if optional["baseline"] is None else exact("pm25", optional["baseline"]),
         class3_overall=exact("sections_class3.overall", water["overall"]),
         class3_overall_strict=bool(water.get("overall_strict", False)),
         class3_by_level={k: exact(k, v) for k, v in water.get("by_level", {}).items()},
         class5_max=int(raw["class5_sections"]["max"]),
-        plants_1a=exact("plants_grade_1a.target", raw["plants_grade_1a"]["target"]),
         intensity_base_year=int(energy["base_year"]),
         intensity_base=exact("energy_intensity.base", energy["base"]),
         intensity_target_year=int(energy["target_year"]),
         intensity_reduction=(
             None if optional["reduction"] is None else exact("reduction", optional["reduction"])
         ),
+        wastewater_grade=str(plants["grade"]),
+        wastewater_share=exact("wastewater_grade1a.share", plants["share"]),
     )
 
 
@@ -158,8 +163,8 @@ class SectionClass(NamedTuple):
 
 @dataclass(frozen=True)
 class ShareProgress:
-    share: Fraction | None  # of the sites meeting the target's mark; None without sites
-    sites: int
+    share: Fraction | None  # meeting the standard (Class III or better); None without any
+    sites: int  # how many were judged (sections, plants)
     target: Fraction | None  # None: no target configured for this level
     status: Status | None  # None when there is no target
 
@@ -172,16 +177,23 @@ class SectionsProgress:
     class5_status: Status
 
 
-def _share(
-    meets: Sequence[bool], target: Fraction | None, strict: bool, final: bool
+def share_progress(
+    meeting: int, total: int, target: Fraction | None, strict: bool = False, final: bool = False
 ) -> ShareProgress:
-    """The share of the sites that meet the mark, against the target (``strict``: above it)."""
-    share = Fraction(sum(meets), len(meets)) if meets else None
+    """The share of ``total`` that meets a standard against its target (``strict``: the plan
+    writes "greater than"); ``final`` marks the period's result, so a shortfall is missed."""
+    share = Fraction(meeting, total) if total else None
     if target is None or share is None:
-        return ShareProgress(share, len(meets), target, None)
+        return ShareProgress(share, total, target, None)
     ok = share > target if strict else share >= target
     status: Status = "met" if ok else "missed" if final else "at_risk"
-    return ShareProgress(share, len(meets), target, status)
+    return ShareProgress(share, total, target, status)
+
+
+def _share(
+    classes: Sequence[int], target: Fraction | None, strict: bool, final: bool
+) -> ShareProgress:
+    return share_progress(sum(c <= 3 for c in classes), len(classes), target, strict, final)
 
 
 def sections_progress(
@@ -194,7 +206,7 @@ def sections_progress(
     levels = sorted({s.level for s in sections} | set(targets.class3_by_level))
     by_level = {
         level: _share(
-            [s.water_class <= 3 for s in sections if s.level == level],
+            [s.water_class for s in sections if s.level == level],
             targets.class3_by_level.get(level),
             strict=False,
             final=final,
@@ -202,7 +214,7 @@ def sections_progress(
         for level in levels
     }
     overall = _share(
-        [s.water_class <= 3 for s in sections],
+        [s.water_class for s in sections],
         targets.class3_overall,
         targets.class3_overall_strict,
         final,
@@ -211,19 +223,6 @@ def sections_progress(
     ok = len(worst) <= targets.class5_max
     status: Status = "met" if ok else "missed" if final else "at_risk"
     return SectionsProgress(overall, by_level, worst, status)
-
-
-# --- Wastewater treatment plants --------------------------------------------------------------
-
-GRADE_1A = 1  # grade numbers count from the strictest grade of GB 18918 Table 1: Grade 1A
-
-
-def plants_progress(grades: Sequence[int], targets: Targets, final: bool = False) -> ShareProgress:
-    """The share of plants whose last closed day met Grade 1A, against the plan's target.
-
-    ``final`` marks the grades as the period's result, so a shortfall is ``missed``.
-    """
-    return _share([g == GRADE_1A for g in grades], targets.plants_1a, strict=False, final=final)
 
 
 # --- Energy intensity --------------------------------------------------------------------------

@@ -12,11 +12,12 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import stat, statetimeline, timeseries
+from grafana_foundation_sdk.builders import stat, statetimeline, table, timeseries
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 from psycopg import sql as psql
 
+from alerts.standards.air_limits import required_days
 from alerts.standards.aqi import COLUMN
 from dashboards.common import (
     AIR,
@@ -41,6 +42,7 @@ from dashboards.common import (
     prom,
     sel,
     sql,
+    sql_table,
     thresholds,
     values_sql,
 )
@@ -190,6 +192,43 @@ def completeness() -> timeseries.Panel:
     )
 
 
+# The station's monthly (newest month) and annual means, each with its valid days against the
+# days GB 3095 requires, on both bases, as the city's worker stores them.
+PERIOD_MEANS = """
+WITH newest AS (SELECT max(starts) AS month FROM air_period_means WHERE period = 'month'),
+shown AS (
+  SELECT m.*, to_char(m.mean, 'FM99990.0') || CASE WHEN m.valid THEN '' ELSE ' *' END AS figure,
+         m.days || ' / ' || m.required AS counted
+  FROM air_period_means m CROSS JOIN newest n
+  WHERE m.site_id = ${station:sqlstring} AND m.starts >= date_trunc('year', n.month)
+    AND (m.period = 'year' OR m.starts = n.month)
+)
+SELECT pollutant,
+       max(figure) FILTER (WHERE basis = 'realtime' AND period = 'month') AS month_mean,
+       max(counted) FILTER (WHERE basis = 'realtime' AND period = 'month') AS month_days,
+       max(figure) FILTER (WHERE basis = 'realtime' AND period = 'year') AS year_mean,
+       max(counted) FILTER (WHERE basis = 'realtime' AND period = 'year') AS year_days,
+       max(figure) FILTER (WHERE basis = 'audited' AND period = 'year') AS year_audited
+FROM shown GROUP BY pollutant ORDER BY pollutant
+"""
+PERIOD_COLUMNS = {"pollutant": "污染物", "month_mean": "本月均值", "month_days": "有效天数/应有"}
+PERIOD_COLUMNS |= {"year_mean": "年均值（实时）", "year_days": "年有效天数/应有"}
+PERIOD_COLUMNS |= {"year_audited": "年均值（审核）"}
+
+
+def period_means() -> table.Panel:
+    edition = latest_edition("air")
+    month, february, year = (required_days(m, edition) for m in (1, 2, None))
+    rule = f"每月至少 {month} 天（二月 {february} 天），每年至少 {year} 天"
+    return sql_table(
+        "月均值与年均值（µg/m³，CO 为 mg/m³；* 未达有效天数）",
+        f"日均值的月、年均值；GB 3095 有效性规定：{rule}。",
+        PERIOD_MEANS,
+        PERIOD_COLUMNS,
+        "尚无时段均值",
+    )
+
+
 def build() -> Any:
     board = dashboard(UID, "空气站点详情 Air station", since="now-7d").with_variable(
         station_variable()
@@ -206,4 +245,5 @@ def build() -> Any:
         (history("分指数 IAQI", iaqi_sql(), "none"), 0, 14, 12, 9),
         (category_history(), 12, 14, 12, 9),
         (completeness(), 0, 23, 24, 7),
+        (period_means(), 0, 30, 24, 8),
     )

@@ -339,3 +339,18 @@ def by_parameter(feed: str, row: str, of: str | None = None) -> str:
         .format(values)
         .as_string()
     )
+
+
+def sql_table(
+    title: str, about: str, query: str, columns: dict[str, str], empty: str
+) -> table.Panel:
+    """A table of one SQL query, its columns renamed (in that order), saying when it is empty."""
+    return (
+        table.Panel()
+        .title(title)
+        .description(about)
+        .datasource(POSTGRES)
+        .with_target(sql(query))
+        .with_transformation(organize(columns))
+        .no_value(empty)
+    )

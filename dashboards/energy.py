@@ -15,7 +15,7 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from alerts.targets import load_targets
-from dashboards.command_centre import target_gauge
+from dashboards.command_centre import ENERGY, target_gauge
 from dashboards.common import (
     AQI_COLOURS,
     BAD,
@@ -181,7 +181,7 @@ def build() -> Any:
     board = dashboard(UID, "能源双控 Energy", refresh="5m", since="now/y")
     return layout(
         board,
-        (target_gauge("energy_intensity", "全市单位GDP能耗", "none", 3, None, True), 0, 0, 6, 8),
+        (target_gauge(ENERGY._replace(title="全市单位GDP能耗")), 0, 0, 6, 8),
         (by_county(), 6, 0, 18, 8),
         (units(), 0, 8, 24, 10),
         (against_cap(), 0, 18, 12, 10),

@@ -36,6 +36,7 @@ from dashboards.common import (
     prom,
     sel,
     sql,
+    sql_table,
     thresholds,
     values_sql,
     water_mapping,
@@ -131,7 +132,7 @@ def by_level() -> bargauge.Panel:
     goals = load_targets().class3_by_level
     panel = (
         bargauge.Panel()
-        .title("各控制级别 III类及以上比例")
+        .title("各控制级别 III类及以上比例（最新样品）")
         .datasource(PROMETHEUS)
         .with_target(prom(share("control_level"), "{{control_level}}", instant=True))
         .unit("percentunit")
@@ -177,15 +178,61 @@ def boundary() -> table.Panel:
     )
 
 
+# Each section's class over the newest month and the year so far by the 2011 national method
+# (the mean of each indicator), on both bases, as the city's worker stores them.
+PERIOD_CLASSES = """
+WITH newest AS (
+  SELECT max(starts) AS month FROM section_period_classes WHERE period = 'month'
+)
+SELECT s.site_id AS site, s.name_zh AS name, (s.attrs->>'target_class')::int AS target_class,
+       max(p.water_class) FILTER (WHERE p.basis = 'realtime' AND p.period = 'month') AS month_rt,
+       max(p.water_class) FILTER (WHERE p.basis = 'realtime' AND p.period = 'year') AS year_rt,
+       max(p.water_class) FILTER (WHERE p.basis = 'audited' AND p.period = 'year') AS year_au,
+       max(array_to_string(p.controlling, ', '))
+         FILTER (WHERE p.basis = 'realtime' AND p.period = 'year') AS controlling,
+       max(p.samples) FILTER (WHERE p.basis = 'realtime' AND p.period = 'year') AS samples
+FROM section_period_classes p
+JOIN sites s ON s.feed = 'water' AND s.site_id = p.site_id
+CROSS JOIN newest n
+WHERE p.starts >= date_trunc('year', n.month)
+  AND (p.period = 'year' OR p.starts = n.month)
+GROUP BY s.site_id, s.name_zh, s.attrs->>'target_class'
+ORDER BY s.site_id
+"""
+PERIOD_COLUMNS = {"site": "断面", "name": "名称", "target_class": "目标类别"}
+PERIOD_COLUMNS |= {"month_rt": "本月类别（实时）", "year_rt": "年度类别（实时）"}
+PERIOD_COLUMNS |= {"year_au": "年度类别（审核）", "controlling": "定类指标", "samples": "样品数"}
+
+
+def period_classes() -> table.Panel:
+    """The assessed classes: the live class above is each section's latest sample only."""
+    panel = sql_table(
+        "断面考核类别（2011 评价办法：时段均值定类）",
+        "按本月与年初至今各指标均值定类；实时数据与审核数据。上方为最新样品的实时类别。",
+        PERIOD_CLASSES,
+        PERIOD_COLUMNS,
+        "尚无时段类别",
+    )
+    for column in ("目标类别", "本月类别（实时）", "年度类别（实时）", "年度类别（审核）"):
+        panel = panel.override_by_name(column, category_cells(water_mapping(), WATER_COLOURS))
+    return panel
+
+
 def build() -> Any:
     targets = load_targets()
     worst = f"count({CLASS} >= 5) or vector(0)"
     return layout(
         dashboard(UID, "地表水断面 Water sections", refresh="5m", since="now-7d"),
-        (ratio_stat("III类及以上断面比例", share(), float(targets.class3_overall)), 0, 0, 6, 6),
+        (
+            ratio_stat("III类及以上断面比例（最新样品）", share(), float(targets.class3_overall)),
+            0,
+            0,
+            6,
+            6,
+        ),
         (by_level(), 6, 0, 12, 6),
         (
-            ratio_stat("V类及以下断面数", worst, targets.class5_max + 1)
+            ratio_stat("V类及以下断面数（最新样品）", worst, targets.class5_max + 1)
             .unit("none")
             .decimals(0)
             .thresholds(thresholds((None, OK), (targets.class5_max + 1, BAD))),
@@ -197,4 +244,5 @@ def build() -> Any:
         (class_timeline(), 0, 6, 24, 12),
         (exceeding(), 0, 18, 14, 10),
         (boundary(), 14, 18, 10, 10),
+        (period_classes(), 0, 28, 24, 10),
     )

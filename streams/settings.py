@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     # time) before DataAnalyserInService is raised.
     alert_service_s: float = Field(default=4 * 3600.0, gt=0)
     targets_file: Path | None = None  # default: alerts/targets.toml, the plan's figures
+    # How often the plan targets read the year so far from storage again: what brings in the
+    # feeds without daily summaries (water period classes, energy, wastewater) and anything
+    # stored late. Also read when the worker takes the targets and after audited corrections.
+    targets_refresh_s: float = Field(default=300.0, gt=0)
     bad_day_budget_warning: int = 10  # warn when the year can absorb this few more bad days
     # The relay listens on loopback unless told otherwise (in a container: 0.0.0.0, with the
     # port reachable only from Alertmanager's network). Every request must carry the bearer

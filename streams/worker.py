@@ -21,6 +21,7 @@ import psycopg
 from kafka import KafkaAdminClient
 from prometheus_client import CollectorRegistry, start_http_server
 
+from alerts.assessment.year import Register
 from alerts.city import CityState
 from alerts.feeds import judgement
 from alerts.judge import Timing
@@ -29,7 +30,7 @@ from alerts.targets import load_targets
 from schemas.decode import FeedDecoder, Rules
 from schemas.feed import Feed
 from schemas.feeds import FEEDS
-from schemas.reference import load_reference
+from schemas.reference import Reference, load_reference
 from streams.agents import register_agents
 from streams.alert_events import AlertEvents
 from streams.app import create_app
@@ -44,6 +45,7 @@ from streams.publish import Outbox, OutboxTopic
 from streams.settings import Settings
 from streams.sink import ReadingSink
 from streams.states import StateStore
+from streams.target_storage import TargetStorage
 from streams.topics import ALERT_EVENTS, DEAD_LETTER, SUMMARIES
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,13 @@ def build_worker_app(
         sink=sink(None),  # the city's alert transitions only
         alert_events=alert_events,
         metrics=metrics,
+        storage=TargetStorage(settings.database_conninfo, feeds),
+        register=target_register(reference),
+        county_of={
+            site.id: site.county
+            for sites in reference.by_feed.values()
+            for site in sites.values()
+        },
     )
     for county in reference.counties.values():
         metrics.county_cap.labels(county.code).set(county.energy_cap_tce)
@@ -143,6 +152,10 @@ def build_worker_app(
     async def _checkpoint() -> None:
         await checkpoint(settings.commit_interval_s)
 
+    @app.timer(settings.targets_refresh_s)
+    async def _targets() -> None:
+        await city.refresh()
+
     @app.on_partitions_revoked.connect
     async def _revoked(_app: faust.App, revoked: set, **_kwargs: object) -> None:
         await checkpoint(REVOKE_WAIT_S)  # still a member: fewer records read twice
@@ -160,6 +173,16 @@ def build_worker_app(
             await outbox.stop()
 
     return app
+
+
+def target_register(reference: Reference) -> Register:
+    """What the plan targets' assessment needs of the register."""
+    return Register(
+        sections=reference.sites("water"),
+        unit_county={u.id: u.county for u in reference.sites("energy").values()},
+        gdp={c.code: c.gdp_10k_yuan for c in reference.counties.values()},
+        plants=reference.sites("wastewater"),
+    )
 
 
 def _on_recovered(app: faust.App, engine: Any, delivery: Delivery) -> None:

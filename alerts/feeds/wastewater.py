@@ -30,7 +30,6 @@ from alerts import sensors
 from alerts.judge import Alerts, Context, Outcome, SiteState, key, newer, start
 from alerts.standards import ReadingError, discharge, exact, thousandths
 from alerts.standards.editions import CST, NoEditionError, in_force
-from alerts.summaries import PlantGrade
 from alerts.validity import invalid, service, valid_values
 from schemas.feeds import FEEDS
 from schemas.feeds.wastewater import Plant, WastewaterReading
@@ -172,7 +171,6 @@ def close_day(state: WastewaterState, plant: Plant, alerts: Alerts) -> None:
     out = alerts.outcome
     out.figures["grade"] = grade
     out.figures["items_over"] = len(required.exceeding)
-    out.summaries.append(PlantGrade(site=plant.id, grade=grade))  # the city's Grade 1A share
     end = (state.day + 1) * DAY - OFFSET  # the day's judgement stands at its end
     alerts.reading(datetime.fromtimestamp(end, CST), end, rules.edition)
     checks = [

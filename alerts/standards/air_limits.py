@@ -132,6 +132,17 @@ def daily_max_8h(
     return Mean(max(valid), len(valid))
 
 
+def required_days(
+    month: int | None, edition: Edition | str | None = None, at: datetime | None = None
+) -> int:
+    """Valid daily means a monthly mean needs (27, 25 in February), or with ``month`` None an
+    annual mean (324)."""
+    rules = _rules(edition, at)
+    if month is None:
+        return rules["days_per_year"]
+    return rules["days_in_february"] if month == 2 else rules["days_per_month"]
+
+
 def monthly_mean(
     daily: Sequence[Daily],
     month: int,
@@ -139,16 +150,14 @@ def monthly_mean(
     at: datetime | None = None,
 ) -> Average:
     """Monthly mean of daily means: needs >= 27 valid days (>= 25 in February)."""
-    rules = _rules(edition, at)
-    required = rules["days_in_february"] if month == 2 else rules["days_per_month"]
-    return _mean(daily, 31, required, "monthly mean")
+    return _mean(daily, 31, required_days(month, edition, at), "monthly mean")
 
 
 def annual_mean(
     daily: Sequence[Daily], edition: Edition | str | None = None, at: datetime | None = None
 ) -> Average:
     """Annual mean of daily means: needs >= 324 valid days."""
-    return _mean(daily, 366, _rules(edition, at)["days_per_year"], "annual mean")
+    return _mean(daily, 366, required_days(None, edition, at), "annual mean")
 
 
 def limit(

@@ -1,8 +1,8 @@
 """Every SQL query of every panel runs, as Grafana's read-only role, on the migrated schema.
 
-The readings are realistic: two days of hourly air data, four-hourly water samples and energy
-periods for every site of the register, and three days of two-hourly effluent samples of every
-plant, some over their grade, ending now, so the dashboards' own time ranges hold them.
+The readings are realistic (``tests.support.readings``: every site of the register, some plants
+over their grade), ending now, so the dashboards' own time ranges hold them; the plan targets
+are assessed from them and stored as the worker does.
 """
 
 from __future__ import annotations
@@ -23,78 +23,20 @@ from alerts.standards.discharge import judge_discharge
 from alerts.standards.water_class import parameter_class
 from dashboards.build import MODULES, as_dict
 from envwatch.embedded import READER_ROLE
-from schemas.feeds.air import AirReading
-from schemas.feeds.energy import EnergyReading
-from schemas.feeds.wastewater import WastewaterReading
-from schemas.feeds.water import WaterReading
 from schemas.reference import load_reference
-from tests.support.database import refresh_aggregates, store
+from tests.support.database import assess_stored, refresh_aggregates, store
 from tests.support.grafana_macros import CITY, Target, TimeRange, expand_sql, targets
+from tests.support.readings import EFFLUENT, two_days
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-AIR = {"pm25": 60.0, "pm10": 95.0, "so2": 9.0, "no2": 38.0, "co": 0.8, "o3": 120.0}
-WATER = {"ph": 7.4, "do": 6.1, "codmn": 3.8, "nh3n": 0.62, "tp": 0.13, "cod": 16.0}
-ENERGY = {"electricity_kwh": 1.8e6, "raw_coal_t": 420.0, "natural_gas_m3": 5.0e4}
-EFFLUENT = {"cod": 30.0, "bod5": 6.0, "ss": 8.0, "tn": 12.0, "nh3n": 2.0, "tp": 0.3, "ph": 7.2,
-            "fecal_coliform": 500.0, "temp": 18.0, "flow": 2000.0}  # fmt: skip
-# By plant, in turn: TP 0.8 (over 1A for a plant built from 2006 only), NH3-N 7 in water at
-# 11 °C (within 1A's cold-water limit), COD 55 (over 1A, within 1B): one sample in four a
-# tenth higher; some COD values flagged in calibration.
-EFFLUENT_OVER = ({"tp": 0.8}, {"nh3n": 7.0, "temp": 11.0}, {"cod": 55.0})
 PROM_FIELDS = {"Time", "Value", "__name__", "instance", "job"}  # a Prometheus table's own fields
-
-
-def _readings() -> dict[str, list[Any]]:
-    ref = load_reference()
-    air = [
-        AirReading(
-            station_id=site,
-            ts=NOW - timedelta(hours=h),
-            **{p: v * (1 + 0.3 * ((h + n) % 5)) for p, v in AIR.items()},
-        )
-        for n, site in enumerate(ref.sites("air"))
-        for h in range(48)
-    ]
-    water = [
-        WaterReading(section_id=site, ts=NOW - timedelta(hours=h), **WATER)
-        for site in ref.sites("water")
-        for h in range(0, 48, 4)
-    ]
-    energy = [
-        EnergyReading(
-            unit_id=site,
-            period_start=NOW - timedelta(hours=h),
-            period_end=NOW - timedelta(hours=h - 1),
-            output_10k_yuan=900.0,
-            **ENERGY,
-        )
-        for site in ref.sites("energy")
-        for h in (1, 25)
-    ]
-    wastewater = [
-        WastewaterReading(
-            plant_id=site,
-            ts=NOW - timedelta(hours=h),
-            flags={"cod": "C"} if h % 16 == 0 else None,
-            **effluent(n, h),
-        )
-        for n, site in enumerate(ref.sites("wastewater"))
-        for h in range(0, 72, 2)
-    ]
-    return {"air": air, "water": water, "energy": energy, "wastewater": wastewater}
-
-
-def effluent(n: int, h: int) -> dict[str, float]:
-    """The values of plant ``n``'s sample ``h`` hours ago."""
-    higher = 1.1 if h % 8 == 0 else 1.0
-    over = {k: v if k == "temp" else v * higher for k, v in EFFLUENT_OVER[n % 3].items()}
-    return EFFLUENT | over
 
 
 @pytest.fixture(scope="module")
 def reader(postgres: Any) -> Iterator[psycopg.Connection]:
-    for feed, readings in _readings().items():
+    for feed, readings in two_days(NOW).items():
         store(postgres.url(), feed, readings)
+    assess_stored(postgres.url())  # the plan targets' rows, as the worker stores them
     with psycopg.connect(postgres.url(), autocommit=True) as admin:
         refresh_aggregates(admin, NOW - timedelta(hours=48), NOW)
     with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as conn:
@@ -204,7 +146,7 @@ def test_plants_exceeding_in_sql_are_those_the_judgement_finds(reader: psycopg.C
     span = TimeRange.of(board["time"]["from"], datetime.now(UTC))
     today = local_day(datetime.now(UTC).timestamp() + 1)
     days: dict[tuple[str, int], dict[str, list[float]]] = {}
-    for reading in _readings()["wastewater"]:
+    for reading in two_days(NOW)["wastewater"]:
         stamp = reading.ts.timestamp()
         if not span.start <= reading.ts <= span.end or local_day(stamp) >= today:
             continue

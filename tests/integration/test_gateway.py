@@ -220,12 +220,6 @@ def test_a_stations_and_a_plants_packets_are_stored_and_judged_by_the_worker(
     assert worker.metric("envwatch_alert_value", **alert) == 3
     assert worker.metric("envwatch_reading_value", site=PLANT.id, parameter="cod_24h") == 75.0
     assert gateway.metric("envwatch_gateway_readings_total", feed="wastewater") == 3
-    share = {"target": "plants_grade_1a_ratio"}
-    wait_until(lambda: worker.metric("envwatch_target_status", **share) == 1, 30, "the share")
-    assert (
-        worker.metric("envwatch_target_value", **share),
-        worker.metric("envwatch_target_goal", **share),
-    ) == (0, 1)
 
 
 CONNECTIONS = 1000

@@ -22,13 +22,23 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from alerts.assessment.scope import BASES
+from alerts.assessment.year import Year, assess
+from alerts.city import Reads
+from alerts.standards.editions import CST
+from alerts.targets import load_targets
 from envwatch.embedded import wait_until
 from schemas import tables
 from schemas.feed import Reading
 from schemas.feeds import FEEDS
+from schemas.reference import load_reference
 from schemas.resent import Source
+from streams.assessment_rows import rows_of
 from streams.rows import row_of
+from streams.settings import Settings
 from streams.sink import ReadingSink, Written
+from streams.target_storage import TargetStorage
+from streams.worker import target_register
 
 TEST_DATABASE_URL = "ENVWATCH_TEST_DATABASE_URL"
 
@@ -161,3 +171,25 @@ def write(url: str, feed: str, *batches: Sequence[Reading], offset: int = 0) -> 
             await sink.close()
 
     return asyncio.run(run())
+
+
+def assess_stored(url: str) -> None:
+    """The plan targets and period results of the newest year in the database of ``url``,
+    assessed on both bases and stored as the city's worker stores them."""
+    reference = load_reference()
+    register, targets = target_register(reference), load_targets()
+    warning = Settings.model_fields["bad_day_budget_warning"].default
+
+    async def run() -> None:
+        storage = TargetStorage(url, FEEDS)
+        try:
+            newest = await storage.newest()
+            year = (newest or datetime.now(UTC)).astimezone(CST).year
+            for basis in BASES:
+                found = Year(year)
+                await storage.read(found, basis, Reads(year=True))
+                await storage.write(rows_of(assess(found, register, targets, warning)), year, basis)
+        finally:
+            await storage.close()
+
+    asyncio.run(run())

@@ -1,25 +1,20 @@
-"""Daily closing of a station's hours, and city-wide progress against the plan targets."""
+"""Daily closing of a station's hours; the city targets' summaries, reads and alerts."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
-from alerts.city import (
-    CityState,
-    add_air_day,
-    add_section_class,
-    city_aqi,
-    daily_aqis,
-    judge,
-    progress,
-)
+from alerts.assessment.scope import CITY
+from alerts.assessment.year import Register, Year, assess
+from alerts.city import CityState, Reads, apply, judge
 from alerts.feeds import air
 from alerts.feeds.air import AirState
 from alerts.judge import Context, Timing, firing
 from alerts.standards.editions import CST
-from alerts.summaries import AirDay, PlantGrade, SectionClass
+from alerts.summaries import AirDay, Revised, SectionClass
 from alerts.targets import load_targets
 from schemas.feeds.air import AirReading, Station
 
@@ -72,114 +67,120 @@ def test_an_hour_of_a_closed_day_is_not_counted_again():
     assert closed.means == {"pm25_24h": 40.0}
 
 
-def test_city_aqi_is_the_aqi_of_the_mean_concentrations():
-    # PM2.5 means 60 and 90 -> 75 -> IAQI 100 exactly by HJ 633-2012; 114 by the 2026 edition.
-    stations = {"a": {"pm25_24h": 60.0}, "b": {"pm25_24h": 90.0}}
-    assert city_aqi(stations, date(2025, 6, 1)) == 100
-    assert city_aqi(stations, date(2026, 6, 1)) == 114
-    assert city_aqi({"a": {"no2_24h": 30.0}}, date(2025, 6, 1)) is None  # no PM2.5
+NOBODY = Register(sections={}, unit_county={}, gdp={}, plants={})
 
 
-def fill_year(state: CityState, year: int, days: int, bad_every: int) -> None:
+def fill_year(year: Year, days: int, bad_every: int) -> None:
     for i in range(days):
         pm = 120.0 if i % bad_every == 0 else 30.0
-        add_air_day(state, date(year, 1, 1) + timedelta(days=i), "s1", {"pm25_24h": pm})
+        year.add_air_day(date(year.year, 1, 1) + timedelta(days=i), "s1", {"pm25_24h": pm})
 
 
-def test_days_close_two_days_later_and_progress_counts_them():
-    state = CityState()
-    fill_year(state, 2025, 100, bad_every=5)  # 20 bad days out of 100
-    assert len(state.open_days) == 2 and len(state.closed_aqi) == 98
-    figures, checks = progress(state, date(2025, 4, 10), TARGETS, budget_warning=10)
-    assert figures["aqi_good_day_ratio"].value == pytest.approx(0.80)
-    assert figures["aqi_good_day_ratio"].goal == pytest.approx(0.85)
+def test_summaries_fill_the_realtime_year_and_progress_counts_them():
+    year = Year(2025)
+    reads = apply(year, [AirDay(site="s1", day=f"2025-01-{d:02d}", means={"pm25_24h": 30.0})
+                         for d in range(1, 11)])  # fmt: skip
+    assert not reads and len(year.air) == 10
+    fill_year(year, 100, bad_every=5)  # 20 bad days out of 100, through 10 April
+    figures = assess(year, NOBODY, TARGETS, budget_warning=10).figures
+    assert figures[("aqi_good_day_ratio", CITY)].value == pytest.approx(0.80)
+    assert figures[("aqi_good_day_ratio", CITY)].goal == pytest.approx(0.85)
     # 80 good of 100; 265 days left: (80 + 265 - b) / 365 >= 0.85 -> b <= 34.75 -> 34.
-    assert figures["bad_day_budget"].value == 34
-    assert figures["aqi_good_day_ratio"].status == "at_risk"
-    (budget,) = [c for c in checks if c.condition == "target_bad_day_budget"]
-    assert not budget.observation.breach
+    assert figures[("bad_day_budget", CITY)].value == 34
+    assert figures[("aqi_good_day_ratio", CITY)].status == "at_risk"
 
 
-def test_budget_nearly_spent_breaches():
+def test_budget_nearly_spent_fires_the_budget_alert():
+    year = Year(2025)
+    fill_year(year, 300, bad_every=4)  # 75 bad days of 300
+    assessed = assess(year, NOBODY, TARGETS, budget_warning=10)
+    assert assessed.figures[("bad_day_budget", CITY)].value == 0
+    assert assessed.figures[("aqi_good_day_ratio", CITY)].status == "missed"
     state = CityState()
-    fill_year(state, 2025, 300, bad_every=4)  # 75 bad days of 300
-    figures, checks = progress(state, date(2025, 10, 27), TARGETS, budget_warning=10)
-    assert figures["bad_day_budget"].value == 0
-    assert figures["aqi_good_day_ratio"].status == "missed"
-    assert [c.observation.breach for c in checks if c.condition == "target_bad_day_budget"] == [
-        True
+    out = judge(state, assessed)
+    assert [(e.condition, e.transition) for e in out.events] == [
+        ("target_bad_day_budget", "firing")
     ]
+    assert [f.condition for f in firing(state)] == ["target_bad_day_budget"]
 
 
-def test_a_new_year_starts_afresh_and_an_old_one_is_ignored():
+@pytest.mark.parametrize(
+    ("summary", "expected"),
+    [
+        (AirDay(site="s1", day="2025-03-01", means={"pm25_24h": 1.0}), Reads()),
+        (AirDay(site="s1", day="2024-12-31", means={"pm25_24h": 1.0}), Reads()),  # too old
+        (AirDay(site="s1", day="2026-01-01", means={"pm25_24h": 1.0}), Reads(year=True)),
+        (Revised(feed="air", site="s1", days=["2025-02-01", "2024-12-31"]),
+         Reads(air={"s1": {"2025-02-01"}})),
+        (Revised(feed="water", site="w1", days=["2025-02-01"]), Reads(feeds={"water"})),
+        (SectionClass(site="w1", level="national", water_class=5), Reads()),  # a live figure
+    ],
+)  # fmt: skip
+def test_what_a_summary_asks_of_storage(summary, expected):
+    assert apply(Year(2025), [summary]) == expected
+
+
+def test_before_the_first_read_everything_is_read():
+    assert apply(None, [AirDay(site="s1", day="2025-03-01", means={})]) == Reads(year=True)
+
+
+def test_a_read_station_day_replaces_the_summary_and_the_figures_follow():
+    year = Year(2025)
+    fill_year(year, 10, bad_every=100)  # one bad day (1 January) of 10
+    before = assess(year, NOBODY, TARGETS, budget_warning=10).figures
+    assert before[("aqi_good_day_ratio", CITY)].value == pytest.approx(0.9)
+    # An audited 1 January: PM2.5 mean 40 (good), as storage now holds it.
+    year.replace_air("s1", {"2025-01-01"}, {"2025-01-01": {"s1": {"pm25_24h": 40.0}}})
+    after = assess(year, NOBODY, TARGETS, budget_warning=10).figures
+    assert after[("aqi_good_day_ratio", CITY)].value == 1.0
+    assert after[("bad_day_budget", CITY)].value > before[("bad_day_budget", CITY)].value
+    year.replace_air("s1", {"2025-01-02"}, {})  # a day whose values were all invalidated
+    assert "2025-01-02" not in year.air
+
+
+def sections_of(classes: dict[str, tuple[str, str]]) -> tuple[Year, Register]:
+    """Sections (id -> (control level, a river sample's NH3-N)) with one sample each."""
+    year = Year(2025, air={})
+    registered = {}
+    for site, (level, nh3n) in classes.items():
+        year.sections[site] = {3: {"nh3n": (Decimal(nh3n), 1), "do": (Decimal("7.6"), 1)}}
+        registered[site] = Section(level)
+    return year, Register(sections=registered, unit_county={}, gdp={}, plants={})
+
+
+class Section:
+    waterbody = "river"
+
+    def __init__(self, level: str) -> None:
+        self.control_level = level
+
+
+def test_the_class3_share_alert_fires_and_resolves_with_the_period_classes():
+    # NH3-N 1.2 is Class IV, 0.4 Class II: all five sections worse than III, then none.
+    year, register = sections_of({f"w{i}": ("national", "1.2") for i in range(5)})
     state = CityState()
-    fill_year(state, 2025, 10, bad_every=2)
-    add_air_day(state, date(2026, 1, 1), "s1", {"pm25_24h": 20.0})
-    assert list(daily_aqis(state)) == ["2026-01-01"]
-    add_air_day(state, date(2025, 12, 31), "s1", {"pm25_24h": 500.0})
-    assert list(daily_aqis(state)) == ["2026-01-01"]
-
-
-def test_section_shares_by_level():
-    state = CityState()
-    for i, (level, cls) in enumerate(
-        [("county_boundary", 2)] * 9
-        + [("county_boundary", 4)]
-        + [("provincial", 3)] * 3
-        + [("provincial", 5)]
-    ):
-        add_section_class(state, f"s{i}", level, cls)
-    figures, checks = progress(state, date(2025, 6, 1), TARGETS, budget_warning=10)
-    assert figures["county_boundary_class3_ratio"].value == pytest.approx(0.90)
-    assert figures["county_boundary_class3_ratio"].status == "met"
-    assert figures["provincial_section_class3_ratio"].value == pytest.approx(0.75)
-    assert figures["water_class3_ratio"].value == pytest.approx(12 / 14)
-    assert figures["class5_sections"].value == 1
-    assert figures["class5_sections"].status == "at_risk"
-    breached = {c.parameter for c in checks if c.observation.breach}
-    assert breached == set()
-    add_section_class(state, "s0", "county_boundary", 4)  # 80% now, below 90%
-    _, checks = progress(state, date(2025, 6, 1), TARGETS, budget_warning=10)
-    boundary = next(c for c in checks if c.parameter == "county_boundary")
-    assert (boundary.observation.value, boundary.observation.limit) == pytest.approx((80, 90))
-    # 80% of boundary sections (target 90%) and 11 of 14 overall (78.6%, target > 80%).
-    assert {c.parameter for c in checks if c.observation.breach} == {"county_boundary", "overall"}
-
-
-def section(site: str, water_class: int, level: str = "national") -> SectionClass:
-    return SectionClass(site=site, level=level, water_class=water_class)
-
-
-def test_summary_batches_accumulate_in_the_city_state():
-    state, _, _ = judge(CityState(), [section("w1", 2)], TARGETS, 10)
-    state, figures, _ = judge(state, [section("w2", 3)], TARGETS, 10)
-    assert state.sections == {"w1": ("national", 2), "w2": ("national", 3)}
-    assert figures["water_class3_ratio"].value == 1.0
-
-
-def test_the_class3_share_alert_fires_and_resolves_with_the_sections():
-    # All five sections worse than Class III: the Class III share is missed.
-    state, _, out = judge(CityState(), [section(f"w{i}", 4) for i in range(5)], TARGETS, 10)
+    out = judge(state, assess(year, register, TARGETS, budget_warning=10))
     assert ("target_class3_share", "overall", "firing") in {
         (e.condition, e.parameter, e.transition) for e in out.events
     }
-    assert {(f.condition, f.parameter) for f in firing(state)} >= {
-        ("target_class3_share", "overall")
-    }
-    state, _, out = judge(state, [section(f"w{i}", 2) for i in range(5)], TARGETS, 10)
+    year, register = sections_of({f"w{i}": ("national", "0.4") for i in range(5)})
+    out = judge(state, assess(year, register, TARGETS, budget_warning=10))
     assert ("target_class3_share", "overall", "resolved") in {
         (e.condition, e.parameter, e.transition) for e in out.events
     }
     assert firing(state) == []
 
 
-def test_the_share_of_plants_meeting_grade_1a_follows_each_plants_last_day():
-    grades = [PlantGrade(site="p1", grade=1), PlantGrade(site="p2", grade=2)]
-    state, figures, _ = judge(CityState(), grades, TARGETS, 10)
-    share = figures["plants_grade_1a_ratio"]
-    assert (share.value, share.goal, share.status) == (0.5, 1.0, "at_risk")
-    state, figures, _ = judge(state, [PlantGrade(site="p2", grade=1)], TARGETS, 10)
-    assert state.plants == {"p1": 1, "p2": 1}
-    assert figures["plants_grade_1a_ratio"].status == "met"
-    _, figures, _ = judge(CityState(), [section("w1", 2)], TARGETS, 10)
-    assert "plants_grade_1a_ratio" not in figures  # no plant heard from
+def test_section_shares_by_level():
+    levels = [("county_boundary", "0.4")] * 9 + [("county_boundary", "1.2")]
+    levels += [("provincial", "0.8")] * 3 + [("provincial", "1.8")]
+    year, register = sections_of({f"s{i}": lv for i, lv in enumerate(levels)})
+    assessed = assess(year, register, TARGETS, budget_warning=10)
+    figures = assessed.figures
+    assert figures[("county_boundary_class3_ratio", CITY)].value == pytest.approx(0.90)
+    assert figures[("county_boundary_class3_ratio", CITY)].status == "met"
+    assert figures[("provincial_section_class3_ratio", CITY)].value == pytest.approx(0.75)
+    assert figures[("water_class3_ratio", CITY)].value == pytest.approx(12 / 14)
+    assert figures[("class5_sections", CITY)].value == 1  # NH3-N 1.8: Class V
+    assert figures[("class5_sections", CITY)].status == "at_risk"
+    assert not [c for c in assessed.checks if c.observation.breach]

@@ -82,7 +82,7 @@ def test_every_target_the_city_exports_has_a_gauge_across_the_top_row() -> None:
     board = as_dict(command_centre)
     gauges = [p for p in board["panels"] if p["type"] == "gauge"]
     exprs = " ".join(t["expr"] for p in gauges for t in p["targets"])
-    for target in ("aqi_good_day_ratio", "water_class3_ratio", "plants_grade_1a_ratio"):
+    for target in ("aqi_good_day_ratio", "water_class3_ratio", "wastewater_grade1a_ratio"):
         assert f'target="{target}"' in exprs
     spans = sorted((p["gridPos"]["x"], p["gridPos"]["w"]) for p in gauges)
     assert [x for x, _ in spans] == [sum(w for _, w in spans[:i]) for i in range(len(spans))]

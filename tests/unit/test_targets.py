@@ -22,7 +22,6 @@ from alerts.targets import (
     intensity_progress,
     load_targets,
     parse_targets,
-    plants_progress,
     pm25_progress,
     sections_progress,
 )
@@ -44,23 +43,7 @@ def test_default_file_holds_the_plan_figures() -> None:
     assert DEFAULTS.class5_max == 0
     assert (DEFAULTS.intensity_base_year, DEFAULTS.intensity_base) == (2015, Fraction(525, 1000))
     assert DEFAULTS.intensity_target_year == 2020 and DEFAULTS.intensity_reduction is None
-    assert DEFAULTS.plants_1a == 1
-
-
-@pytest.mark.parametrize(
-    ("grades", "final", "share", "status"),
-    [
-        ([1, 1, 1, 1], False, 1, "met"),  # every plant at Grade 1A: the plan's target
-        ([1, 1, 1, 2], False, Fraction(3, 4), "at_risk"),  # one at 1B only
-        ([1, 1, 1, 3], True, Fraction(3, 4), "missed"),  # one at neither, the period over
-        ([], False, None, None),  # no plant heard from: no share
-    ],
-)
-def test_the_share_of_plants_meeting_grade_1a(grades, final, share, status) -> None:
-    progress = plants_progress(grades, DEFAULTS, final=final)
-    assert (progress.share, progress.sites, progress.status) == (share, len(grades), status)
-    half = dataclasses.replace(DEFAULTS, plants_1a=Fraction(1, 2))
-    assert plants_progress([1, 2], half).status == "met"  # at the target meets it
+    assert (DEFAULTS.wastewater_grade, DEFAULTS.wastewater_share) == ("1A", 1)
 
 
 def test_count_days() -> None:

@@ -15,7 +15,6 @@ from alerts.feeds import wastewater
 from alerts.judge import Context, Outcome, Timing, firing
 from alerts.standards.discharge import judge_discharge
 from alerts.standards.editions import CST
-from alerts.summaries import PlantGrade
 from schemas.feeds.wastewater import Plant, WastewaterReading
 
 T0 = datetime(2025, 12, 1, tzinfo=CST)  # a local midnight
@@ -265,14 +264,6 @@ def test_an_online_analyser_repeating_one_value_is_a_flat_line():
     _, outcomes = run(readings)  # the clean values repeat: COD 30, NH3-N 2, ...
     flat = {e.parameter for o in outcomes for e in o.events if e.condition == "dq_flatline"}
     assert flat == {"cod", "nh3n", "tn", "ph"}
-
-
-@pytest.mark.parametrize(("cod", "grade"), [(50.0, 1), (60.0, 2), (60.001, 3)])
-def test_a_closed_day_tells_the_city_the_grade_it_met(cod, grade):
-    out = closed(plant("1B"), cod=cod)
-    assert out.summaries == [PlantGrade(site="ww-x", grade=grade)]
-    _, outcomes = run(day(0))  # a day still open tells nothing
-    assert all(o.summaries == [] for o in outcomes)
 
 
 def test_exports_name_the_plant_and_its_grade():
