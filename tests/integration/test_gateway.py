@@ -172,9 +172,8 @@ def test_a_stations_and_a_plants_packets_are_stored_and_judged_by_the_worker(
 ):
     """An air station's hourly packet, and a wastewater plant's data logger (ST=32): two hourly
     packets (2061) of one day and the next day's daily packet (2031), which closes the first
-    day. Each is stored in its feed's table at its period's end, the plant's closed day is
-    judged, and the city's share of plants meeting Grade 1A exported (at risk: the only plant
-    heard from meets neither grade)."""
+    day. Each is stored in its feed's table at its period's end and the plant's closed day is
+    judged (it meets neither grade)."""
     worker = start_worker(settings)
     gateway = start_gateway(settings)
     t = window.astimezone(BEIJING).replace(hour=3)
