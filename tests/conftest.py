@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -37,6 +37,36 @@ from tests.support.relay import Relays, Robot
 from tests.support.services import EnvwatchProcess, GatewayProcess, WorkerProcess, own_postgres
 
 P = TypeVar("P", bound=EnvwatchProcess)
+FIGURES = "figures"  # a report's user property: what a reliability test sent, stored, ...
+_FIGURES: list[tuple[str, dict[str, Any]]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collects the figures of each test's report, in the process that prints the summary
+    (reports come back from pytest-xdist's workers with their user properties)."""
+    if report.when == "call":
+        name = report.nodeid.rpartition("::")[2]
+        _FIGURES.extend((name, values) for key, values in report.user_properties if key == FIGURES)
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """Records a test's figures in its report, printed in the terminal summary so that a CI log
+    can be quoted."""
+
+    def record(**values: Any) -> None:
+        request.node.user_properties.append((FIGURES, values))
+        print(f"\nfigures {request.node.name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _FIGURES:
+        return
+    terminalreporter.section("reliability figures")
+    for name, values in _FIGURES:
+        terminalreporter.write_line(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,8 +1,6 @@
-"""Fixtures of the reliability suite: monitoring on demand, and the figures each test reports.
-
-Each test records what it sent, stored, dead-lettered and was notified of; the figures are
-printed in the terminal summary so that a CI log can be quoted.
-"""
+"""Fixtures of the reliability suite: monitoring and services on demand. Each test records its
+figures (what it sent, stored, dead-lettered and was notified of) with ``figures``, from
+tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -15,25 +13,6 @@ import pytest
 from tests.support.faults import FastAlertmanager
 from tests.support.monitoring import Prometheus, Webhook
 from tests.support.services import ProxiedBroker
-
-_FIGURES: list[tuple[str, dict[str, Any]]] = []
-
-
-@pytest.fixture
-def figures(request: pytest.FixtureRequest) -> Callable[..., None]:
-    def record(**values: Any) -> None:
-        _FIGURES.append((request.node.name, values))
-        print(f"\nfigures {request.node.name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
-
-    return record
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not _FIGURES:
-        return
-    terminalreporter.section("reliability figures")
-    for name, values in _FIGURES:
-        terminalreporter.write_line(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
 
 @pytest.fixture
