@@ -57,7 +57,9 @@ class Checkpointed:
     unconfirmed: list[Awaitable[Any]]
 
     async def handle(self, records: Sequence[Record]) -> int:
-        """Process one batch of records; returns the number of new rows stored."""
+        """Process one batch of records, once the partitions of the assignment are recovered;
+        returns the number of new rows stored."""
+        await self.store.recovered.wait()
         async with self.lock:
             return await self._handle(records)
 

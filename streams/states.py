@@ -18,6 +18,7 @@ batch plus one, which is the true end only when that batch holds one record.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any, Generic, TypeVar
@@ -53,6 +54,10 @@ class StateStore(Generic[S]):
         self._partition: dict[str, int] = {}  # every owned site the worker has a state of
         self._dirty: set[str] = set()  # changed since the last checkpoint
         self.owned: set[int] = set()
+        # Set once the partitions of an assignment are recovered, cleared when some are
+        # revoked: Faust can hand over the first records of an assignment before its recovery
+        # callbacks have run, and a batch judged then would find no partition owned.
+        self.recovered = asyncio.Event()
 
     @property
     def changelog(self) -> Any:
@@ -102,6 +107,7 @@ class StateStore(Generic[S]):
     def recover(self, owned: set[int]) -> Iterator[tuple[str, S]]:
         """After a rebalance: the states of the partitions now owned, from the table."""
         self.owned = set(owned)
+        self.recovered.set()
         for site in [s for s, p in self._partition.items() if p not in owned]:
             self._forget(site)
         for key, stored in list(self.table.data.items()):
@@ -122,6 +128,7 @@ class StateStore(Generic[S]):
         """Forget the sites of revoked partitions; returns them (their exports go too)."""
         gone = set(partitions)
         self.owned -= gone
+        self.recovered.clear()
         sites = [s for s, p in self._partition.items() if p in gone]
         for site in sites:
             self._forget(site)

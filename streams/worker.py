@@ -125,9 +125,7 @@ def build_worker_app(
         storage=TargetStorage(settings.database_conninfo, feeds),
         register=target_register(reference),
         county_of={
-            site.id: site.county
-            for sites in reference.by_feed.values()
-            for site in sites.values()
+            site.id: site.county for sites in reference.by_feed.values() for site in sites.values()
         },
     )
     for county in reference.counties.values():

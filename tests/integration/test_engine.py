@@ -11,7 +11,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
-from alerts.city import city_aqi
+from alerts.assessment.air import city_aqi
 from alerts.metrics import Metrics
 from alerts.standards.editions import CST
 from schemas.feeds import FEEDS
@@ -226,8 +226,8 @@ def test_a_corrected_day_replaces_the_stored_one_and_a_conflict_is_dead_lettered
         (station, start),
     ).fetchone()
     assert (summaries[0]["means"]["pm25_24h"], mean, n) == (90.0, 30.0, 23)  # 24:00 is the next
-    audited_day = {station: {"pm25_24h": mean}}
-    assert (city_aqi({station: summaries[0]["means"]}, day), city_aqi(audited_day, day)) == (
+    audited_day = {"pm25_24h": mean}  # one station: the city's day is its day
+    assert (city_aqi(summaries[0]["means"], day), city_aqi(audited_day, day)) == (
         119,  # a bad day (AQI above 100)
         43,  # a good one
     )

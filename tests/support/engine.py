@@ -107,7 +107,7 @@ def engine_in_process(
         SimpleNamespace(data={}, changelog_topic=topic(f"{feed.name}-changelog", "changelog")),
         judgement(feed).State,
     )
-    store.owned = {0}
+    list(store.recover({0}))  # assigned partition 0, nothing to recover
     sites = reference.sites(feed.name)
     return FeedEngine(
         feed=feed,
