@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Container, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import faust
@@ -145,7 +145,8 @@ class Delivery:
         A batch counts as stored once the agent asks for the next one.
         """
         async for events in stream.noack_take(batch_max, within=within_s):
-            records = await self.arrange([event.message for event in events])
+            assigned = stream.app.consumer.assignment()
+            records = await self.arrange([event.message for event in events], assigned)
             if records:
                 yield records
                 self.stored(records)
@@ -157,12 +158,24 @@ class Delivery:
             if not self.frontier.knows(tp):
                 self.frontier.start(tp, await self.reader.committed(tp))
 
-    async def arrange(self, records: Iterable[Record]) -> list[Record]:
+    async def arrange(
+        self, records: Iterable[Record], assigned: Container[TP] | None = None
+    ) -> list[Record]:
+        """The records to judge, in order and none missing, of the partitions ``assigned``
+        (None: all). Records of a partition given up in a rebalance can still come out of
+        the stream's buffer: they are dropped, and do not make the partition known again
+        (its lag exported, its offsets committed) to a worker that no longer owns it."""
         by_tp: dict[TP, list[Record]] = defaultdict(list)
         for record in records:
             by_tp[TP(record.topic, record.partition)].append(record)
         out: list[Record] = []
         for tp, delivered in by_tp.items():
+            if assigned is not None and tp not in assigned:
+                log.info(
+                    "%s[%d]: %d records of a partition no longer assigned, dropped",
+                    *(tp.topic, tp.partition, len(delivered)),
+                )
+                continue
             if not self.frontier.knows(tp):
                 self.frontier.start(tp, await self.reader.committed(tp))
             arranged = arrange(self.frontier.next(tp), delivered, _offset)

@@ -188,8 +188,8 @@ def _on_recovered(app: faust.App, engine: Any, delivery: Delivery) -> None:
 
     async def recovered() -> None:
         tps = {tp for tp in app.consumer.assignment() if tp.topic == engine.topic}
+        engine.recover({tp.partition for tp in tps})  # exports, and lets batches through
         await delivery.prime(tps)
-        engine.recover({tp.partition for tp in tps})
 
     engine.store.table.on_recover(recovered)
 

@@ -85,3 +85,20 @@ def test_a_batch_with_gaps_and_stale_copies_comes_out_whole_and_once(settings):
     assert delivery.frontier.uncommitted() == {tp: 27}
     assert registry.get_sample_value("envwatch_records_refetched_total", {"topic": tp.topic}) == 8
     assert registry.get_sample_value("envwatch_records_redelivered_total", {"topic": tp.topic}) == 3
+
+
+def test_records_of_a_partition_given_up_are_dropped_and_leave_it_unknown(settings):
+    """A rebalance took the partition away while its records sat in the stream's buffer:
+    they are not judged, and the worker neither exports its lag nor commits it again."""
+    tp = fill(settings, 5)
+    registry = CollectorRegistry()
+
+    async def work(reader: LogReader):
+        handed = await reader.read(tp, range(0, 5))
+        delivery = Delivery(reader, Metrics(registry))
+        elsewhere = TP(tp.topic, tp.partition + 1)
+        return await delivery.arrange(handed, {elsewhere}), delivery
+
+    records, delivery = asyncio.run(with_reader(settings, work))
+    assert records == []
+    assert not delivery.frontier.knows(tp) and delivery.frontier.uncommitted() == {}

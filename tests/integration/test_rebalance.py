@@ -65,13 +65,21 @@ def test_alert_series_follow_the_partitions_and_resolve(settings, start_worker, 
         p: {s for s in STATIONS if (murmur2(s.encode()) & 0x7FFFFFFF) % 2 == p} for p in (0, 1)
     }
 
+    seen: dict[str, object] = {}
+
     def exported_by_owner() -> bool:
         a, b = alerting_sites(first), alerting_sites(second)
         mine = {s for p in owned(first, topic) for s in by_partition[p]}
+        seen.update(
+            first=(owned(first, topic), sorted(a)), second=(owned(second, topic), sorted(b))
+        )
         return a == mine and b == set(STATIONS) - mine
 
     # Nothing new was sent: the second worker exports its sites from their recovered state.
-    wait_until(exported_by_owner, 60, "each station's alert exported by its partition's owner")
+    try:
+        wait_until(exported_by_owner, 60, "each station's alert exported by its partition's owner")
+    except TimeoutError as e:  # which worker owned and exported what, at the last look
+        raise AssertionError(f"{e}: {by_partition=}, (partitions, sites exported) {seen}") from None
     assert not alerting_sites(first) & alerting_sites(second)
 
     send(settings, window, range(3, 6), pm25=10.0)  # clean air for three hours
