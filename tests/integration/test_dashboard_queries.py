@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from alerts.feeds.wastewater import local_day
 from alerts.standards.aqi import iaqi
@@ -23,8 +24,10 @@ from alerts.standards.discharge import judge_discharge
 from alerts.standards.water_class import parameter_class
 from dashboards.build import MODULES, as_dict
 from envwatch.embedded import READER_ROLE
+from schemas.migrate import migrate
 from schemas.reference import load_reference
-from tests.support.database import assess_stored, refresh_aggregates, store
+from schemas.register_sync import sync_register
+from tests.support.database import assess_stored, own_database, refresh_aggregates, store
 from tests.support.grafana_macros import CITY, Target, TimeRange, expand_sql, targets
 from tests.support.readings import EFFLUENT, two_days
 
@@ -34,13 +37,20 @@ PROM_FIELDS = {"Time", "Value", "__name__", "instance", "job"}  # a Prometheus t
 
 @pytest.fixture(scope="module")
 def reader(postgres: Any) -> Iterator[psycopg.Connection]:
-    for feed, readings in two_days(NOW).items():
-        store(postgres.url(), feed, readings)
-    assess_stored(postgres.url())  # the plan targets' rows, as the worker stores them
-    with psycopg.connect(postgres.url(), autocommit=True) as admin:
-        refresh_aggregates(admin, NOW - timedelta(hours=48), NOW)
-    with psycopg.connect(postgres.url(READER_ROLE), autocommit=True) as conn:
-        yield conn
+    """The reader role on a database of the module's own: its readings end now, and would
+    otherwise be the current year of every worker started after it in the session."""
+    with own_database(postgres.url(), "envwatch_dashboards") as url:
+        migrate(url)
+        sync_register(url)
+        for feed, readings in two_days(NOW).items():
+            store(url, feed, readings)
+        assess_stored(url)  # the plan targets' rows, as the worker stores them
+        with psycopg.connect(url, autocommit=True) as admin:
+            refresh_aggregates(admin, NOW - timedelta(hours=48), NOW)
+        dbname = conninfo_to_dict(url)["dbname"]
+        with psycopg.connect(make_conninfo(postgres.url(READER_ROLE), dbname=dbname)) as conn:
+            conn.autocommit = True
+            yield conn
 
 
 def _sql_targets() -> list[tuple[dict[str, Any], Target]]:

@@ -203,10 +203,12 @@ def test_a_stations_and_a_plants_packets_are_stored_and_judged_by_the_worker(
     assert rows == [("1h", 35.0, 60.0, 8.0, 25.0, 90.0, 0.7)]
     query = (
         "SELECT ts, cod, bod5, ss, tn, nh3n, tp, ph, fecal_coliform, temp, flow, flags->>'cod'"
-        " FROM wastewater_readings WHERE site_id = %s AND ts > %s ORDER BY ts"
+        " FROM wastewater_readings WHERE site_id = %s AND ts > %s AND ts < %s + interval '10 days'"
+        " ORDER BY ts"  # the test's own window: other tests store this plant's readings too
     )
     rows = wait_until(
-        lambda: (found := admin_db.execute(query, (PLANT.id, day)).fetchall()) and len(found) == 3
+        lambda: (found := admin_db.execute(query, (PLANT.id, day, day)).fetchall())
+        and len(found) == 3
         and found,
         60,
         "the plant's readings in the database",

@@ -191,9 +191,13 @@ def test_csv_files_checked_and_unchecked(settings, start_worker, admin_db, windo
     wait_until(lambda: stored_rows(admin_db, window) == 24, 60, "24 readings")
 
     query = "SELECT count(*), min(tp), max(flow) FROM wastewater_readings"
-    query += " WHERE site_id = %s AND ts > %s"
+    query += " WHERE site_id = %s AND ts > %s AND ts < %s + interval '10 days'"  # the window's
     stored = wait_until(
-        lambda: (r := admin_db.execute(query, (PLANT, midnight)).fetchone()) and r[0] == 3 and r,
+        lambda: (
+            (r := admin_db.execute(query, (PLANT, midnight, midnight)).fetchone())
+            and r[0] == 3
+            and r
+        ),
         60,
         "the plant's 3 samples",
     )
