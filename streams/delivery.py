@@ -158,11 +158,9 @@ class Delivery:
             if not self.frontier.knows(tp):
                 self.frontier.start(tp, await self.reader.committed(tp))
 
-    async def arrange(
-        self, records: Iterable[Record], assigned: Container[TP] | None = None
-    ) -> list[Record]:
-        """The records to judge, in order and none missing, of the partitions ``assigned``
-        (None: all). Records of a partition given up in a rebalance can still come out of
+    async def arrange(self, records: Iterable[Record], assigned: Container[TP]) -> list[Record]:
+        """The records to judge, in order and none missing, of the partitions ``assigned``.
+        Records of a partition given up in a rebalance can still come out of
         the stream's buffer: they are dropped, and do not make the partition known again
         (its lag exported, its offsets committed) to a worker that no longer owns it."""
         by_tp: dict[TP, list[Record]] = defaultdict(list)
@@ -170,7 +168,7 @@ class Delivery:
             by_tp[TP(record.topic, record.partition)].append(record)
         out: list[Record] = []
         for tp, delivered in by_tp.items():
-            if assigned is not None and tp not in assigned:
+            if tp not in assigned:
                 log.info(
                     "%s[%d]: %d records of a partition no longer assigned, dropped",
                     *(tp.topic, tp.partition, len(delivered)),

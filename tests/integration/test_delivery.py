@@ -75,7 +75,7 @@ def test_a_batch_with_gaps_and_stale_copies_comes_out_whole_and_once(settings):
         # Stored already (below 12), a stale second copy, and gaps at 12-14 and 20-24.
         batch = [by_offset[o] for o in [5, 11, 15, 16, 16, 17, 18, 19, 25, 26]]
         delivery = Delivery(reader, Metrics(registry))
-        records = await delivery.arrange(batch)
+        records = await delivery.arrange(batch, {tp})
         delivery.stored(records)
         return records, delivery
 
